@@ -1,0 +1,140 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Exam(models.Model):
+    class Kind(models.TextChoices):
+        MOCK = "mock", _("Mock exam")
+        FORMAL = "formal", _("Formal exam")
+
+    title = models.CharField(_("title"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.FORMAL)
+    starts_at = models.DateTimeField(_("starts at"))
+    duration = models.DurationField(_("duration"), default=timedelta(minutes=60))
+    join_opens_minutes_before = models.PositiveIntegerField(_("join opens (minutes before start)"), default=30)
+    late_entry_grace_minutes = models.PositiveIntegerField(_("late entry grace (minutes)"), default=0)
+    early_submission_allowed = models.BooleanField(_("early submission allowed"), default=False)
+    incident_window_minutes = models.PositiveIntegerField(_("incident window after the end (minutes)"), default=60)
+    required_mock = models.ForeignKey(
+        "self",
+        verbose_name=_("mock its candidates must have taken"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="formal_exams",
+        limit_choices_to={"kind": "mock"},
+    )
+    support_phone = models.CharField(_("published support number"), max_length=32, blank=True)
+    rules = models.JSONField(_("rules"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def ends_at(self):
+        return self.starts_at + self.duration
+
+    @property
+    def join_opens_at(self):
+        return self.starts_at - timedelta(minutes=self.join_opens_minutes_before)
+
+    @property
+    def late_entry_closes_at(self):
+        return self.starts_at + timedelta(minutes=self.late_entry_grace_minutes)
+
+    @property
+    def incident_window_closes_at(self):
+        return self.ends_at + timedelta(minutes=self.incident_window_minutes)
+
+    def is_join_window_open(self, at=None) -> bool:
+        at = at or timezone.now()
+        return self.join_opens_at <= at < self.ends_at
+
+
+class ExamRoom(models.Model):
+    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="rooms")
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        ordering = ["exam", "name"]
+        constraints = [models.UniqueConstraint(fields=["exam", "name"], name="room_name_unique_per_exam")]
+
+    def __str__(self) -> str:
+        return f"{self.exam} / {self.name}"
+
+
+class Candidate(models.Model):
+    """A person. The same person sits the mock and the formal exam with one ticket number."""
+
+    full_name = models.CharField(_("name"), max_length=100)
+    id_number_hash = models.CharField(max_length=64, unique=True)
+    id_number_masked = models.CharField(_("ID number"), max_length=32)
+    phone = models.CharField(_("phone"), max_length=32)
+    photo = models.ImageField(_("registered photo"), upload_to="photos/", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.id_number_masked})"
+
+
+class Registration(models.Model):
+    class Stage(models.TextChoices):
+        NOT_JOINED = "not_joined", _("Not joined")
+        DEVICE_CHECK = "device_check", _("Device check")
+        IDENTITY_CHECK = "identity_check", _("Identity check")
+        PHONE_PAIRING = "phone_pairing", _("Phone pairing")
+        PAPER_CHECK = "paper_check", _("Blank paper check")
+        WAITING = "waiting", _("Waiting")
+        IN_EXAM = "in_exam", _("In exam")
+        SUBMITTED = "submitted", _("Submitted")
+        COMPLETE = "complete", _("All uploads complete")
+
+    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="registrations")
+    candidate = models.ForeignKey(Candidate, on_delete=models.PROTECT, related_name="registrations")
+    ticket_number = models.CharField(_("admission ticket number"), max_length=32)
+    room = models.ForeignKey(ExamRoom, on_delete=models.PROTECT, related_name="registrations")
+    seat = models.PositiveIntegerField(_("seat"))
+    stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.NOT_JOINED)
+    stage_changed_at = models.DateTimeField(null=True, blank=True)
+    # Presence of the PC page's websocket; the live-alerts sweep keeps it honest.
+    connected = models.BooleanField(default=False)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    disconnected_since = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["exam", "room", "seat"]
+        constraints = [
+            models.UniqueConstraint(fields=["exam", "ticket_number"], name="ticket_unique_per_exam"),
+            models.UniqueConstraint(fields=["exam", "candidate"], name="candidate_once_per_exam"),
+            models.UniqueConstraint(fields=["room", "seat"], name="seat_unique_per_room"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_number} {self.candidate.full_name}"
+
+
+class RoomInvigilator(models.Model):
+    room = models.ForeignKey(ExamRoom, on_delete=models.CASCADE, related_name="invigilator_assignments")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="room_assignments")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["room", "user"], name="invigilator_once_per_room")]
+
+
+class ExamStaff(models.Model):
+    """A supervisor, technician or reviewer assigned to a whole exam."""
+
+    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="staff_assignments")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="exam_assignments")
+    role = models.CharField(max_length=16)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["exam", "user", "role"], name="staff_role_once_per_exam")]

@@ -1,0 +1,31 @@
+"""Per-exam settings that the exam's staff may tune, with the defaults the notice implies.
+
+Stored in ``Exam.rules`` (JSON) so that adding a knob needs no migration; read them through
+``exam_rules(exam)``, never from the JSON directly, so that every reader gets the default.
+"""
+
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True)
+class ExamRules:
+    # Live alerts (missed heartbeats, folding, escalation).
+    heartbeat_timeout_seconds: int = 15
+    alert_fold_window_seconds: int = 120
+    alert_escalate_after_seconds: int = 60
+    # Candidate journey.
+    min_upload_mbps: float = 4.0
+    identity_attempts: int = 3
+    rerecord_allowed: int = 1
+    # Help desk.
+    help_claim_timeout_seconds: int = 60
+    help_resolve_timeout_minutes: int = 15
+    # Supervision.
+    unwatched_after_minutes: int = 10
+    # Phone evidence camera.
+    sweep_min_seconds: int = 20
+
+
+def exam_rules(exam) -> ExamRules:
+    known = {field.name for field in fields(ExamRules)}
+    return ExamRules(**{key: value for key, value in (exam.rules or {}).items() if key in known})

@@ -1,0 +1,107 @@
+"""Test set-up: what runs where, and the shared fixtures.
+
+- With DATABASE_URL / REDIS_URL set, tests run against them; tests marked ``postgres`` or
+  ``redis`` are skipped (and listed) only when those are not configured.
+- Tests marked ``e2e`` drive Debian's /usr/bin/chromium; without it they are skipped, unless
+  E2E=required, when a missing browser fails the run.
+"""
+
+import os
+import shutil
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls that tests make
+# around it are still plain synchronous code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+os.environ.setdefault("INVIGILATE_FAST_PASSWORD_HASHER", "1")
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+E2E_REQUIRED = os.environ.get("E2E") == "required"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+]
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Settings may already be loaded by pytest-django; the live server reads the env var.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_collection_modifyitems(config, items):
+    from django.conf import settings
+
+    # Browser tests last: Playwright's sync API keeps an event loop in the main thread for
+    # the rest of the session, which async tests could not share.
+    items.sort(key=lambda item: "e2e" in item.keywords)
+
+    is_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    has_browser = os.path.exists(CHROMIUM)
+    for item in items:
+        if "postgres" in item.keywords and not is_postgres:
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL"))
+        if "redis" in item.keywords and not settings.REDIS_URL:
+            item.add_marker(pytest.mark.skip(reason="needs Redis: set REDIS_URL"))
+        if "e2e" in item.keywords and not has_browser and not E2E_REQUIRED:
+            item.add_marker(pytest.mark.skip(reason=f"needs Chromium at {CHROMIUM} (apt-get install chromium)"))
+
+
+@pytest.fixture
+def world(db):
+    from tests.personas import make_world
+
+    return make_world()
+
+
+@pytest.fixture(scope="session")
+def daphne_server(django_db_setup, django_db_blocker):
+    """``manage.py serve`` on the test database, shared by the session's end-to-end tests."""
+    from tests.live import LiveServer
+
+    with django_db_blocker.unblock():
+        server = LiveServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM) or not shutil.which(CHROMIUM):
+        pytest.fail(f"E2E=required but there is no Chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_page(browser, daphne_server):
+    """Make a page in a fresh browser context (its own cookies), as many as a test needs."""
+    contexts = []
+
+    def make(**context_args):
+        context = browser.new_context(
+            base_url=daphne_server.url, permissions=["camera", "microphone"], locale="en-US", **context_args
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def live_world(transactional_db):
+    """The personas, committed, so that the live server process sees them."""
+    from tests.personas import make_world
+
+    return make_world()

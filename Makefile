@@ -34,7 +34,9 @@ test: install-test
 # Needs GNU gettext (apt-get install gettext). The compiled catalogues are committed, so
 # `make run` works on a machine without it.
 messages: install
-	$(BIN)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --ignore=tests --ignore=bench
+	@# Each app with a locale/ folder keeps its own catalogue (strings of its code and of
+	@# its templates under invigilate/<app>/templates); the rest go to invigilate/locale.
+	$(BIN)/python manage.py makemessages -l zh_Hans --no-location --ignore=.venv --ignore=var --ignore=tests --ignore=bench
 	$(BIN)/python manage.py compilemessages --ignore=.venv
 
 lint: install-test

@@ -24,6 +24,12 @@ class ExamRules:
     unwatched_after_minutes: int = 10
     # Phone evidence camera.
     sweep_min_seconds: int = 20
+    pairing_code_minutes: int = 10
+    # Evidence recordings: each segment is a self-contained file of this many seconds.
+    evidence_segment_seconds: int = 5
+    evidence_video_kbps: int = 800
+    # How often the phone page asks the server whether the exam is over.
+    evidence_status_poll_seconds: int = 10
 
 
 def exam_rules(exam) -> ExamRules:

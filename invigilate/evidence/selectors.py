@@ -1,0 +1,163 @@
+"""Reads of the evidence app, scoped to who asks."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from invigilate.accounts.selectors import user_has_exam_role, user_may_invigilate_room
+from invigilate.exams.models import Registration
+
+from .models import Interruption, PairingCode, PhoneDevice, Recording, RecordingKind, Upload
+
+PHONE_DEVICE_KEY = "evidence_phone_id"
+
+
+def phone_for_session(*, session, session_key: str | None) -> PhoneDevice | None:
+    """The paired phone whose browser holds this Django session, unless it was replaced."""
+    phone_id = session.get(PHONE_DEVICE_KEY)
+    if not phone_id or not session_key:
+        return None
+    return (
+        PhoneDevice.objects.select_related("registration__exam", "registration__room", "registration__candidate")
+        .filter(pk=phone_id, session_key=session_key, revoked_at__isnull=True)
+        .first()
+    )
+
+
+def pairing_code_current(*, registration: Registration, now=None) -> PairingCode | None:
+    now = now or timezone.now()
+    return (PairingCode.objects.filter(registration=registration, used_at__isnull=True, expires_at__gt=now)
+            .order_by("-created_at").first())
+
+
+def phone_paired(*, registration: Registration) -> PhoneDevice | None:
+    return PhoneDevice.objects.filter(registration=registration, revoked_at__isnull=True).order_by("-paired_at").first()
+
+
+@dataclass(frozen=True)
+class MissingSegment:
+    recording_id: int
+    seq: int
+    state: str  # "uploading" (created, bytes still coming) or "missing" (never created)
+    expected_at: datetime | None  # when the segment ended on the client's clock, if known
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A stretch with no recording: an interruption the client reported, or the time
+    between two recordings of the same kind (the page was closed, the phone restarted)."""
+
+    started_at: datetime
+    ended_at: datetime | None
+    reason: str
+
+
+@dataclass
+class KindStatus:
+    kind: str
+    label: str
+    recordings: int = 0
+    open_recordings: int = 0  # not yet ended by their client
+    expected: int = 0
+    received: int = 0
+    bytes_received: int = 0
+    missing: list[MissingSegment] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return self.recordings > 0 and self.open_recordings == 0 and not self.missing
+
+
+@dataclass
+class EvidenceStatus:
+    registration_id: int
+    kinds: dict[str, KindStatus]
+    interruptions: list[Interruption]
+
+    @property
+    def expected(self) -> int:
+        return sum(kind.expected for kind in self.kinds.values())
+
+    @property
+    def received(self) -> int:
+        return sum(kind.received for kind in self.kinds.values())
+
+    @property
+    def missing(self) -> list[MissingSegment]:
+        return [segment for kind in self.kinds.values() for segment in kind.missing]
+
+    @property
+    def complete(self) -> bool:
+        """Every recording this candidate started has ended and every segment arrived."""
+        return bool(self.kinds) and all(kind.complete for kind in self.kinds.values())
+
+    def complete_for(self, kinds) -> bool:
+        """Complete, and each of ``kinds`` was recorded at all (e.g. the PC page asks for its
+        camera and screen)."""
+        return self.complete and all(kind in self.kinds and self.kinds[kind].complete for kind in kinds)
+
+
+def evidence_status_for_registration(*, registration: Registration) -> EvidenceStatus:
+    """What this candidate's devices said they recorded, what arrived, and what is missing.
+
+    Expected segments of a recording are 0..N where N is its final segment if its client
+    ended it, else the highest number the client reported or created. A recording followed
+    by a later one of the same kind was cut off (page closed): it counts as ended at what it
+    reported, and the time between the two is a gap.
+    """
+    recordings = list(Recording.objects.filter(registration=registration).order_by("kind", "started_at", "pk"))
+    uploads: dict[int, dict[int, Upload]] = {}
+    for upload in Upload.objects.filter(registration=registration, status__in=Upload.LIVE).only(
+        "recording_id", "seq", "status", "length", "client_started_at", "duration_ms"
+    ):
+        uploads.setdefault(upload.recording_id, {})[upload.seq] = upload
+    labels = dict(RecordingKind.choices)
+    kinds: dict[str, KindStatus] = {}
+    by_kind: dict[str, list[Recording]] = {}
+    for recording in recordings:
+        by_kind.setdefault(recording.kind, []).append(recording)
+    for kind, runs in by_kind.items():
+        status = kinds[kind] = KindStatus(kind=kind, label=str(labels.get(kind, kind)))
+        for index, recording in enumerate(runs):
+            segments = uploads.get(recording.pk, {})
+            superseded = index < len(runs) - 1
+            last = recording.final_seq if recording.final_seq is not None else max(
+                [recording.last_seq, *segments.keys()])
+            status.recordings += 1
+            if recording.final_seq is None and not superseded:
+                status.open_recordings += 1
+            for seq in range(last + 1):
+                status.expected += 1
+                upload = segments.get(seq)
+                if upload is not None and upload.status == Upload.Status.COMPLETE:
+                    status.received += 1
+                    status.bytes_received += upload.length
+                    continue
+                expected_at = None
+                if recording.started_at:
+                    expected_at = recording.started_at + timedelta(seconds=recording.segment_seconds * (seq + 1))
+                status.missing.append(MissingSegment(recording.pk, seq, "uploading" if upload else "missing",
+                                                     expected_at))
+            if superseded and recording.started_at and runs[index + 1].started_at:
+                ended = recording.started_at + timedelta(seconds=recording.segment_seconds * (last + 1))
+                if runs[index + 1].started_at > ended:
+                    status.gaps.append(Gap(ended, runs[index + 1].started_at, "recording_restarted"))
+    interruptions = list(Interruption.objects.filter(registration=registration))
+    for interruption in interruptions:
+        status = kinds.get(interruption.kind)
+        if status is not None:
+            status.gaps.append(Gap(interruption.started_at, interruption.ended_at, interruption.reason))
+    for status in kinds.values():
+        status.gaps.sort(key=lambda gap: gap.started_at)
+    return EvidenceStatus(registration_id=registration.pk, kinds=kinds, interruptions=interruptions)
+
+
+def evidence_status_for_staff(*, user, registration: Registration) -> EvidenceStatus | None:
+    """The same, for a member of staff who may see this candidate (else None)."""
+    allowed = user_may_invigilate_room(user=user, room_id=registration.room_id) or any(
+        user_has_exam_role(user=user, exam_id=registration.exam_id, role=role)
+        for role in ("supervisor", "reviewer", "technician")
+    )
+    return evidence_status_for_registration(registration=registration) if allowed else None

@@ -28,7 +28,11 @@ run: install
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
-test: install-test
+# tus-js-client (an independent client in the evidence tests) comes from npm, pinned by its lockfile.
+tests/evidence/tusjs/node_modules/.package-lock.json: tests/evidence/tusjs/package-lock.json
+	cd tests/evidence/tusjs && npm ci --no-audit --no-fund --silent
+
+test: install-test tests/evidence/tusjs/node_modules/.package-lock.json
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Needs GNU gettext (apt-get install gettext). The compiled catalogues are committed, so

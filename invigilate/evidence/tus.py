@@ -6,12 +6,17 @@ every byte of a PATCH whose connection drops, and could not answer while bytes s
 Here a PATCH body is read message by message from the ASGI ``receive`` channel into a
 bounded spool (memory stays flat whatever the file size), and what arrived before a dropped
 connection is kept (unless the client asked for a checksum, which a partial body cannot meet).
+Under daphne this applies per request only once the body is complete: twisted buffers a
+request body (in a temporary file past 100 kB, so memory stays flat) before the application
+sees it, so a PATCH cut mid-body is lost whole; clients therefore send chunks of about 1 MiB.
+A streaming ASGI server (uvicorn, hypercorn) delivers the bytes as they come and keeps them.
 
 Authentication is the Django session cookie: a candidate's PC session or a paired phone.
 Cross-site requests cannot send ``Tus-Resumable`` without a CORS preflight, which this server
 never grants, and a foreign ``Origin`` is refused outright.
 """
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -41,6 +46,8 @@ TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,expiration,checksum,termination"
 CHECKSUM_ALGORITHMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}
 OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
+WRITER_WAIT_SECONDS = 1.0
+WRITER_WAIT_STEPS = 20
 STATUS_TEXT = {
     200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
     405: "Method Not Allowed", 409: "Conflict", 410: "Gone", 412: "Precondition Failed",
@@ -144,6 +151,8 @@ class TusApplication:
                 return await response.send(405, {"Allow": "POST, OPTIONS"})
             return await self.create(request, uploader, response)
         upload = await _db(services.upload_for)(uploader=uploader, upload_id=upload_id)
+        if request.method in ("HEAD", "PATCH") and upload.writer_token:
+            upload = await self._writer_settled(uploader, upload_id)
         if request.method == "HEAD":
             return await self.head(upload, response)
         if request.method == "PATCH":
@@ -152,6 +161,18 @@ class TusApplication:
             await _db(services.upload_terminate)(upload=upload)
             return await response.send(204)
         return await response.send(405, {"Allow": "HEAD, PATCH, DELETE, OPTIONS"})
+
+    async def _writer_settled(self, uploader: Uploader, upload_id: str) -> Upload:
+        """Give a request that is still writing (typically one whose connection just dropped
+        and is committing what it received) a moment to finish, so the offset we report or
+        claim includes its bytes. A writer on a dead connection never finishes: after the
+        wait, the new request goes ahead and takes over."""
+        for _attempt in range(WRITER_WAIT_STEPS):
+            await asyncio.sleep(WRITER_WAIT_SECONDS / WRITER_WAIT_STEPS)
+            upload = await _db(services.upload_for)(uploader=uploader, upload_id=upload_id)
+            if not upload.writer_token:
+                break
+        return upload
 
     async def create(self, request: Request, uploader: Uploader, response: "Response"):
         if request.header("upload-defer-length"):

@@ -9,6 +9,7 @@ urlpatterns = [
     path("tus/", views.tus_not_routed, name="tus"),
     path("tus/<uuid:upload_id>", views.tus_not_routed, name="tus_upload"),
     path("pairing/", views.pairing_panel, name="pairing_panel"),
+    path("recording-check/", views.pc_recorder, name="pc_recorder"),
     path("phone/", views.phone, name="phone"),
     path("phone/pair/<str:token>/", views.phone_pair, name="phone_pair"),
     path("phone/state/", views.phone_state, name="phone_state"),

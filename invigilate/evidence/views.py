@@ -229,6 +229,21 @@ def continuity(request, registration_id: int):
     return render(request, "evidence/continuity.html", {"registration": registration, "evidence": evidence})
 
 
+@candidate_required
+@require_GET
+def pc_recorder(request):
+    """The PC recording check: the journey page's recorder on a page of its own."""
+    registration = request.candidate_session.registration
+    rules = exam_rules(registration.exam)
+    config = {
+        "registration": registration.pk, "tusEndpoint": reverse("evidence:tus"),
+        "reportUrl": reverse("evidence:recording_report"), "interruptionUrl": reverse("evidence:interruption"),
+        "statusUrl": reverse("evidence:status"), "segmentSeconds": rules.evidence_segment_seconds,
+        "videoKbps": rules.evidence_video_kbps,
+    }
+    return render(request, "evidence/pc_recorder.html", {"config": config})
+
+
 def tus_not_routed(request, upload_id=None):
     """Only for ``reverse()``: ``invigilate.asgi`` hands these paths to the tus application."""
     raise Http404("tus requests are served by the ASGI tus application")

@@ -1,0 +1,40 @@
+"""The PC's whole-exam recorder (camera + microphone, and screen) through the same pipeline:
+records, goes offline, comes back, and the server confirms every segment."""
+
+import hashlib
+
+import pytest
+from django.conf import settings
+from playwright.sync_api import expect
+
+from invigilate.evidence.models import Upload
+from invigilate.evidence.selectors import evidence_status_for_registration
+
+from .test_phone_page import FAST_RULES, signed_in_pc
+
+pytestmark = pytest.mark.e2e
+
+
+def test_the_pc_records_camera_and_screen_through_an_outage_and_uploads_everything(
+    live_world, new_page, daphne_server
+):
+    live_world.exam.rules = FAST_RULES
+    live_world.exam.save()
+    pc = signed_in_pc(new_page, daphne_server, live_world)
+    pc.goto("/evidence/recording-check/")
+    pc.click("[data-action=start]")
+    expect(pc.get_by_test_id("pc-status")).to_contain_text("Segments uploaded: 2", timeout=8000)
+    pc.context.set_offline(True)
+    pc.wait_for_timeout(2500)
+    expect(pc.locator("#pc-recorder")).not_to_have_attribute("data-pending", "0")
+    pc.context.set_offline(False)
+    pc.click("[data-action=stop]")
+    expect(pc.get_by_test_id("pc-final")).to_contain_text("All recordings uploaded", timeout=30000)
+
+    status = evidence_status_for_registration(registration=live_world.candidate)
+    assert status.complete_for(["pc_camera", "pc_screen"]), status
+    assert status.kinds["pc_camera"].expected >= 3 and status.kinds["pc_screen"].expected >= 3
+    for upload in Upload.objects.filter(registration=live_world.candidate):
+        assert upload.status == "complete" and upload.source == "pc"
+        data = (settings.MEDIA_ROOT / upload.file_name).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == upload.sha256

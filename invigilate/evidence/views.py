@@ -12,6 +12,8 @@ from django.http import Http404, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as gettext_now
+from django.utils.translation import gettext_noop as _
 from django.views.decorators.http import require_GET, require_POST
 
 from invigilate.accounts.decorators import candidate_required
@@ -23,6 +25,24 @@ from .models import Source
 from .services import PairingRefused, Uploader
 
 PHONE_KINDS = ("sweep", "phone")
+# Strings the phone's script shows, translated here and handed to it with its config.
+PHONE_SCRIPT_STRINGS = [
+    _("All evidence uploaded. The server has every recording. You may close this page."),
+    _("Allow this page to use the camera and the microphone, then reload it."),
+    _("Exam recording"),
+    _("Missing"),
+    _("Not all uploaded yet; retrying automatically."),
+    _("Not allowed or not found"),
+    _("OK"),
+    _("Room sweep"),
+    _("Segments uploaded"),
+    _("Set the screen to stay on in the phone's settings"),
+    _("Unknown"),
+    _("Unknown: keep the phone plugged in"),
+    _("Uploading… keep this page open."),
+    _("plug the phone in"),
+    _("waiting"),
+]
 
 
 def uploader_for_request(request) -> Uploader | None:
@@ -98,6 +118,7 @@ def phone(request):
             "videoKbps": rules.evidence_video_kbps,
             "pollSeconds": rules.evidence_status_poll_seconds,
             "examEndsAt": registration.exam.ends_at.isoformat(),
+            "strings": {text: gettext_now(text) for text in PHONE_SCRIPT_STRINGS},
         }
         return render(request, "evidence/phone.html", {"registration": registration, "config": config})
     refusal = None

@@ -9,7 +9,8 @@ import {
 
 const root = document.getElementById("evidence-phone");
 const config = JSON.parse(document.getElementById("evidence-config").textContent);
-const gettext = window.gettext || ((text) => text);
+// Translated strings come with the page (config.strings), keyed by their English text.
+const gettext = (text) => (config.strings && config.strings[text]) || text;
 const queue = new UploadQueue({
   owner: config.registration, tusEndpoint: config.tusEndpoint, reportUrl: config.reportUrl,
   interruptionUrl: config.interruptionUrl,

@@ -249,3 +249,7 @@ LOGGING = {
 if env_bool("INVIGILATE_FAST_PASSWORD_HASHER", False):
     # Tests only: the real hasher costs ~0.3 s a user, which the suite cannot afford.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Live alerts: escalate alerts left open too long; mark candidates whose heartbeats stopped.
+CELERY_BEAT_SCHEDULE["proctoring-escalate"] = {"task": "proctoring.alerts_escalate_overdue", "schedule": 5.0}
+CELERY_BEAT_SCHEDULE["proctoring-disconnected"] = {"task": "proctoring.registrations_mark_disconnected", "schedule": 5.0}

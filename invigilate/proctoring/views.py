@@ -1,8 +1,11 @@
 """The invigilator's dashboard: pages and the fragments htmx and the websocket swap in."""
 
+import json
+
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -38,6 +41,8 @@ def room(request, room_id):
         "tiles": selectors.tile_list_for_room(room=room),
         "alerts": selectors.alert_feed_for_room(room=room),
         "can_act": True,
+        # The page's catch-up cursor: the socket asks for every change from here on.
+        "rendered_at": timezone.now().isoformat(),
     }
     return render(request, "proctoring/room.html", context)
 
@@ -80,7 +85,7 @@ def _alert_move(request, alert_id, move):
             return redirect("proctoring:room", alert.room_id)
         alert.refresh_from_db()
         response = HttpResponse(fragments.alert_html(alert, viewer=request.user), status=409)
-        response["HX-Trigger"] = '{"alertError": "%s"}' % str(error).replace('"', "'")
+        response["HX-Trigger"] = json.dumps({"alertError": str(error)})  # ASCII-escaped: safe in a header
         # htmx does not swap 4xx by default; the page's JS shows the error and swaps.
         return response
     if not request.htmx:

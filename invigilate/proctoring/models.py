@@ -39,6 +39,12 @@ class Signal(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} ({self.source}) #{self.registration_id}"
 
+    @property
+    def label(self) -> str:
+        from .rules import signal_kind_label
+
+        return signal_kind_label(self.kind)
+
 
 class ExamAlertCounter(models.Model):
     """The last alert number of an exam. Locked while numbering, so numbers have no gaps."""
@@ -103,6 +109,12 @@ class Alert(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def acknowledged_role_label(self) -> str:
+        from invigilate.accounts.models import Role
+
+        return Role(self.acknowledged_role).label if self.acknowledged_role in Role.values else self.acknowledged_role
 
     @property
     def sentence(self) -> str:

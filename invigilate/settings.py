@@ -140,7 +140,10 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py 8 reads with a 5 s socket timeout by default, the same length as
+                # channels-redis's blocking receive: every idle consumer then dies with
+                # "Timeout reading from ...". Give reads more time than the blocking pop.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
                 "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "invigilate"),
                 "capacity": 1000,
                 "expiry": 30,

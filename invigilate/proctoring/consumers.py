@@ -83,7 +83,13 @@ class RoomDashboardConsumer(PushEventsMixin, AsyncJsonWebsocketConsumer):
         if alerts is None:
             return None
         with translation.override(self.language):
-            return [fragments.alert_message(alert, viewer=self.user) for alert in alerts]
+            messages = [fragments.alert_message(alert, viewer=self.user) for alert in alerts]
+            # Their tiles' badges changed too (a dropped push carried the tile as well).
+            for registration_id in dict.fromkeys(alert.registration_id for alert in alerts):
+                tile = fragments.tile_message(room=self.room, registration_id=registration_id)
+                if tile:
+                    messages.append(tile)
+        return messages
 
     # --- events from the groups ---
 

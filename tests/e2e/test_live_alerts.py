@@ -1,6 +1,7 @@
 import time
 
 import pytest
+from django.db import connection
 from playwright.sync_api import expect
 
 from invigilate.accounts.models import Role
@@ -35,6 +36,34 @@ def candidate_page(new_page, world):
     return page
 
 
+def leave(page, world):
+    """Close the candidate's page and wait until the server has recorded it leaving, so the
+    test database is not flushed under a request still in flight."""
+    page.close(run_before_unload=True)
+    deadline = time.monotonic() + 5
+    while not Signal.objects.filter(registration=world.candidate, kind="page_unload").exists():
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    server_transactions_wait()
+
+
+def server_transactions_wait(timeout=3.0):
+    """Wait until no other connection to the test database is inside a transaction."""
+    if connection.vendor != "postgresql":
+        return
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.05)
+
+
 def test_a_candidate_leaving_the_page_alerts_both_invigilators_of_the_room(live_world, new_page):
     second = make_user("second-invigilator", Role.INVIGILATOR)
     room_invigilator_assign(room=live_world.room_a, user=second)
@@ -60,6 +89,7 @@ def test_a_candidate_leaving_the_page_alerts_both_invigilators_of_the_room(live_
     expect(first_page.locator("#feed li.alert.status-acknowledged")).to_be_visible()
     expect(other).to_have_attribute("data-status", "acknowledged", timeout=2000)
     expect(other).to_contain_text("Acknowledged by Invigilator")
+    leave(candidate, live_world)
 
 
 def test_a_warning_appears_on_the_candidates_screen_and_its_confirmation_comes_back(live_world, new_page):
@@ -77,3 +107,4 @@ def test_a_warning_appears_on_the_candidates_screen_and_its_confirmation_comes_b
     expect(overlay).to_be_hidden()
     expect(invigilator.locator("#drawer .timeline")).to_contain_text("confirmed", timeout=3000)
     expect(invigilator.locator("#drawer .timeline")).not_to_contain_text("not confirmed yet")
+    leave(candidate, live_world)

@@ -1,7 +1,7 @@
 """Who may watch which room: every role x every room, forged ids, missing or foreign Origin."""
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async as sync_to_async
 from django.test import Client
 
 from invigilate.proctoring.services import signal_record

@@ -1,7 +1,7 @@
 """The candidate page's socket: integrity signals and warnings."""
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async as sync_to_async
 
 from invigilate.exams.models import Registration
 from invigilate.proctoring.models import Alert, Signal

@@ -140,7 +140,10 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py 8 reads with a 5 s socket timeout by default, the same length as
+                # channels-redis's blocking receive: every idle consumer then dies with
+                # "Timeout reading from ...". Give reads more time than the blocking pop.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
                 "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "invigilate"),
                 "capacity": 1000,
                 "expiry": 30,
@@ -259,3 +262,6 @@ EVIDENCE_UPLOAD_EXPIRY = timedelta(hours=int(os.environ.get("EVIDENCE_UPLOAD_EXP
 EVIDENCE_COMMIT_EVERY_BYTES = int(os.environ.get("EVIDENCE_COMMIT_EVERY_BYTES", str(8 * 1024**2)))
 EVIDENCE_SPOOL_MEMORY_BYTES = 1024**2
 CELERY_BEAT_SCHEDULE["evidence-expire-uploads"] = {"task": "evidence.uploads_expire", "schedule": timedelta(minutes=10)}
+# Live alerts: escalate alerts left open too long; mark candidates whose heartbeats stopped.
+CELERY_BEAT_SCHEDULE["proctoring-escalate"] = {"task": "proctoring.alerts_escalate_overdue", "schedule": 5.0}
+CELERY_BEAT_SCHEDULE["proctoring-disconnected"] = {"task": "proctoring.registrations_mark_disconnected", "schedule": 5.0}

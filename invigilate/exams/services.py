@@ -3,6 +3,8 @@ from django.utils import timezone
 
 from invigilate.accounts.models import Role, User
 from invigilate.audit.services import audit_record
+from invigilate.realtime.groups import room_group
+from invigilate.realtime.publish import publish_on_commit
 
 from .models import ExamRoom, ExamStaff, Registration, RoomInvigilator
 
@@ -89,4 +91,6 @@ def registration_stage_set(*, registration: Registration, stage: str, actor_labe
                 data={"from": registration.stage, "to": stage},
             )
             registration.stage = stage
+            # The room's dashboards re-render this candidate's tile (live alerts).
+            publish_on_commit(room_group(registration.room_id), "tile.refresh", registration_id=registration.pk)
     return bool(moved)

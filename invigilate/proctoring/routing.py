@@ -1,1 +1,5 @@
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from .consumers import RoomDashboardConsumer
+
+websocket_urlpatterns = [path("ws/room/<int:room_id>/", RoomDashboardConsumer.as_asgi())]

@@ -417,16 +417,14 @@ def recording_report(
 
 
 def interruption_alert(*, registration: Registration, interruption: Interruption) -> None:
-    """Tell the invigilators. Uses the live-alerts app's signal service once it is merged."""
-    try:
-        from invigilate.proctoring.services import signal_record
-    except ImportError:
-        logger.info("evidence interruption %s not alerted: proctoring.signal_record not available", interruption.pk)
-        return
+    """Tell the invigilators, through the live-alerts rules (the device reported it)."""
+    from invigilate.proctoring.services import signal_record
+
+    kind = "phone_interrupted" if interruption.source == Source.PHONE else "recording_interrupted"
     signal_record(
-        registration=registration, kind="evidence_interrupted", source=interruption.source,
+        registration=registration, kind=kind, source="browser",
         client_time=interruption.started_at,
-        data={"recording_kind": interruption.kind, "reason": interruption.reason,
+        data={"device": interruption.source, "recording_kind": interruption.kind, "reason": interruption.reason,
               "started_at": interruption.started_at.isoformat(),
               "ended_at": interruption.ended_at.isoformat() if interruption.ended_at else None,
               "duration_seconds": interruption.duration_seconds},

@@ -53,6 +53,11 @@ def test_an_interruption_is_recorded_once_with_its_duration_and_shown_as_a_gap(w
     assert interruption.duration_seconds == 42
     gaps = evidence_status_for_registration(registration=world.candidate).kinds["phone"].gaps
     assert [(g.started_at, g.ended_at, g.reason) for g in gaps] == [(start, end, "page_hidden")]
+    # The invigilators are told, once, through the live-alert rules.
+    from invigilate.proctoring.models import Alert
+
+    alert = Alert.objects.get(registration=world.candidate)
+    assert alert.kind == "phone_interrupted" and alert.severity == "high"
 
 
 def test_a_change_pushes_tile_refresh_to_the_room(world):

@@ -249,3 +249,6 @@ LOGGING = {
 if env_bool("INVIGILATE_FAST_PASSWORD_HASHER", False):
     # Tests only: the real hasher costs ~0.3 s a user, which the suite cannot afford.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# The candidate journey: force-submit everyone still in an ended exam (idempotent sweep).
+CELERY_BEAT_SCHEDULE["exams-force-submission"] = {"task": "exams.force_submission_sweep", "schedule": 15.0}

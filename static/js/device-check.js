@@ -139,6 +139,7 @@ async function run() {
 
 startButton.addEventListener("click", run);
 retryButton.addEventListener("click", run);
+startButton.disabled = false;
 if (!browserSupport().ok) {
   startButton.hidden = true;
   verdict.textContent = texts.unsupported;

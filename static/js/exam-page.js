@@ -67,8 +67,6 @@ async function textAnswer() {
   const area = document.getElementById("text-answer");
   const status = document.getElementById("text-state");
   const key = entryKey(registration, state.position, "text");
-  const waiting = (await outbox.all(registration)).find((entry) => entry.key === key);
-  if (waiting && waiting.revision > state.revision) area.value = waiting.text;
   let timer = null;
   let sending = Promise.resolve();
 
@@ -244,7 +242,9 @@ async function submit(button) {
   }
 }
 
-document.getElementById("exam-start-button").addEventListener("click", start);
+const startButton = document.getElementById("exam-start-button");
+startButton.addEventListener("click", start);
+startButton.disabled = false;
 document.getElementById("next-question")?.addEventListener("click", advance);
 const submitButton = document.getElementById("submit-answers");
 submitButton?.addEventListener("click", () => submit(submitButton));
@@ -252,5 +252,16 @@ document.addEventListener("exam-clock:ended", () => {
   showError(texts.timeUp);
   submit(null);
 });
-// Answers left over from before a reload or a crash go first.
-outboxFlush(registration, urls);
+// An edit the server had not confirmed before a reload or a crash is newer than the page:
+// show it, then send everything left over.
+async function restoreThenFlush() {
+  const entries = await outbox.all(registration);
+  const text = entries.find((entry) => entry.key === entryKey(registration, state.position, "text"));
+  const area = document.getElementById("text-answer");
+  if (area && text && text.revision > state.revision) {
+    area.value = text.text;
+    state.revision = text.revision;
+  }
+  await outboxFlush(registration, urls);
+}
+restoreThenFlush();

@@ -7,6 +7,7 @@ const preview = document.getElementById("camera-preview");
 async function identityStep(section) {
   const button = document.getElementById("identity-capture");
   await cameraStart(preview);
+  button.disabled = button.dataset.blocked === "true";
   button.addEventListener("click", async () => {
     button.disabled = true;
     const reply = await postBlob(section.dataset.url, await snapshot(preview));
@@ -24,6 +25,7 @@ async function identityStep(section) {
 async function paperStep(section) {
   await cameraStart(preview);
   for (const button of section.querySelectorAll("[data-side]")) {
+    button.disabled = false;
     button.addEventListener("click", async () => {
       button.disabled = true;
       const side = button.dataset.side;

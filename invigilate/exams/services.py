@@ -469,7 +469,7 @@ def answer_write(
     ones before it may be written, before the deadline.
     """
     now = now or timezone.now()
-    if not client_id or len(client_id) > 64 or revision < 1:
+    if not client_id or len(client_id) > 64 or "\x00" in client_id or revision < 1:
         raise JourneyError(_("The answer could not be read. Please reload the page."), code="bad_write")
     with transaction.atomic():
         progress = JourneyProgress.objects.select_for_update().filter(registration=registration).first()
@@ -489,7 +489,8 @@ def answer_write(
         else:
             if text is None:
                 raise JourneyError(_("This question is answered in writing."), code="wrong_mode")
-            answer.text = text[:20000]
+            # PostgreSQL text cannot hold NUL, and no candidate types one: drop it rather than fail the write.
+            answer.text = text.replace("\x00", "")[:20000]
         answer.client_id = client_id
         answer.revision = revision
         answer.updated_at = now

@@ -61,4 +61,5 @@ class AnswerWriteMachine(RuleBasedStateMachine):
         answer = Answer.objects.get(registration=self.world.candidate, question__position=2)
         best = max(self.sent, key=lambda sent: sent[0])
         first_with_best = next(sent for sent in self.sent if sent[0] == best[0])
-        assert (answer.revision, answer.client_id, answer.text) == first_with_best
+        revision, client, text = first_with_best
+        assert (answer.revision, answer.client_id, answer.text) == (revision, client, text.replace("\x00", ""))

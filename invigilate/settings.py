@@ -265,3 +265,5 @@ CELERY_BEAT_SCHEDULE["evidence-expire-uploads"] = {"task": "evidence.uploads_exp
 # Live alerts: escalate alerts left open too long; mark candidates whose heartbeats stopped.
 CELERY_BEAT_SCHEDULE["proctoring-escalate"] = {"task": "proctoring.alerts_escalate_overdue", "schedule": 5.0}
 CELERY_BEAT_SCHEDULE["proctoring-disconnected"] = {"task": "proctoring.registrations_mark_disconnected", "schedule": 5.0}
+# The candidate journey: force-submit everyone still in an ended exam (idempotent sweep).
+CELERY_BEAT_SCHEDULE["exams-force-submission"] = {"task": "exams.force_submission_sweep", "schedule": 15.0}

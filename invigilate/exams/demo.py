@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 from invigilate.accounts.id_numbers import id_number_check_character, id_number_hash, id_number_mask
 from invigilate.accounts.models import Role, User
 
-from .models import Candidate, Exam, ExamRoom, Registration
+from .models import Candidate, Exam, ExamRoom, Question, Registration
 from .services import exam_staff_assign, room_invigilator_assign
 
 DEMO_PASSWORD = "invigilate-demo"
@@ -28,6 +28,11 @@ STAFF = [
     ("technician1", Role.TECHNICIAN, "Chen", "Jie"),
     ("technician2", Role.TECHNICIAN, "Liu", "Yang"),
     ("reviewer", Role.REVIEWER, "Zhao", "Lei"),
+]
+QUESTIONS = [
+    (Question.Mode.VIDEO, "Introduce yourself and tell us why you want to work for the trade union.", 30, 120),
+    (Question.Mode.TEXT, "A worker tells you their wages have been held back for two months. Write the steps you would take.", 0, 600),
+    (Question.Mode.VIDEO, "Describe a time you settled a disagreement between colleagues. What did you learn?", 60, 180),
 ]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
@@ -105,6 +110,13 @@ def demo_seed(*, starts_in: timedelta = timedelta(minutes=5)) -> list[DemoLogin]
         for number in (1, 2):
             room, _ = ExamRoom.objects.get_or_create(exam=exam, name=f"Room {number}")
             room_invigilator_assign(room=room, user=users[f"invigilator{number}"])
+
+    for exam, questions in ((mock, QUESTIONS[:2]), (formal, QUESTIONS)):
+        for position, (mode, prompt, preparation, answer) in enumerate(questions, start=1):
+            Question.objects.get_or_create(
+                exam=exam, position=position,
+                defaults={"mode": mode, "prompt": prompt, "preparation_seconds": preparation, "answer_seconds": answer},
+            )
 
     index = 0
     for number in (1, 2):

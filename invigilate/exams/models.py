@@ -138,3 +138,161 @@ class ExamStaff(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["exam", "user", "role"], name="staff_role_once_per_exam")]
+
+
+# --- The candidate's journey ------------------------------------------------------------------
+
+
+class Question(models.Model):
+    """One interview question, answered in order, by recording or by text as it says."""
+
+    class Mode(models.TextChoices):
+        VIDEO = "video", _("Video and audio recording")
+        AUDIO = "audio", _("Audio recording")
+        TEXT = "text", _("Written answer")
+
+    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="questions")
+    position = models.PositiveIntegerField(_("position"))
+    mode = models.CharField(_("answered by"), max_length=8, choices=Mode.choices, default=Mode.VIDEO)
+    prompt = models.TextField(_("question"))
+    preparation_seconds = models.PositiveIntegerField(_("preparation time (seconds)"), default=60)
+    answer_seconds = models.PositiveIntegerField(_("answer time (seconds)"), default=180)
+
+    class Meta:
+        ordering = ["exam", "position"]
+        constraints = [models.UniqueConstraint(fields=["exam", "position"], name="question_position_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.exam} Q{self.position}"
+
+    @property
+    def is_recorded(self) -> bool:
+        return self.mode in {self.Mode.VIDEO, self.Mode.AUDIO}
+
+
+class JourneyProgress(models.Model):
+    """Where a registration is inside the exam: the question on screen, and when it opened."""
+
+    registration = models.OneToOneField(Registration, on_delete=models.CASCADE, related_name="progress")
+    question_position = models.PositiveIntegerField(default=1)
+    question_opened_at = models.DateTimeField()
+
+
+class DeviceCheck(models.Model):
+    """One run of the device check; every run is kept so staff see the retries too."""
+
+    ITEMS = ["browser", "camera", "microphone", "screen", "single_screen", "bandwidth"]
+
+    registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="device_checks")
+    checked_at = models.DateTimeField()
+    passed = models.BooleanField()
+    # {"camera": {"ok": true, "detail": "640x480"}, ...}; "bandwidth" is the server's measurement.
+    results = models.JSONField(default=dict)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["registration", "-checked_at"]
+
+
+class IdentityAttempt(models.Model):
+    class Outcome(models.TextChoices):
+        MATCHED = "matched", _("Matched")
+        NOT_MATCHED = "not_matched", _("Not matched")
+        AWAITING_REVIEW = "awaiting_review", _("Awaiting the invigilator")
+        APPROVED = "approved", _("Approved by the invigilator")
+        REJECTED = "rejected", _("Rejected by the invigilator")
+
+    registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="identity_attempts")
+    attempted_at = models.DateTimeField()
+    photo = models.FileField(upload_to="identity/")
+    score = models.FloatField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["registration", "attempted_at"]
+
+
+class PaperSnapshot(models.Model):
+    class Side(models.TextChoices):
+        FRONT = "front", _("Front")
+        BACK = "back", _("Back")
+
+    registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="paper_snapshots")
+    side = models.CharField(max_length=8, choices=Side.choices)
+    image = models.FileField(upload_to="paper/")
+    taken_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["registration", "side"], name="paper_side_once")]
+
+
+class Answer(models.Model):
+    """The latest accepted state of one answer.
+
+    Writes carry the page's ``client_id`` and a ``revision``; a write whose revision is not
+    above the stored one changes nothing, so replays and reordered requests are harmless.
+    A recorded answer is declared (take, size, SHA-256) before the deadline; its bytes may
+    arrive later and are kept only if they hash to the declared value.
+    """
+
+    registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
+    client_id = models.CharField(max_length=64)
+    revision = models.PositiveIntegerField()
+    text = models.TextField(blank=True)
+    take = models.PositiveIntegerField(default=0)
+    recording_sha256 = models.CharField(max_length=64, blank=True)
+    recording_size = models.PositiveBigIntegerField(null=True, blank=True)
+    recording_duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    recording = models.FileField(upload_to="answers/", blank=True)
+    recording_received_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["registration", "question__position"]
+        constraints = [models.UniqueConstraint(fields=["registration", "question"], name="answer_once_per_question")]
+
+    @property
+    def recording_verified(self) -> bool:
+        return bool(self.recording_received_at and self.recording_sha256)
+
+
+class Submission(models.Model):
+    class How(models.TextChoices):
+        CANDIDATE = "candidate", _("Submitted by the candidate")
+        FORCED = "forced", _("Force-submitted at the end")
+
+    registration = models.OneToOneField(Registration, on_delete=models.CASCADE, related_name="submission")
+    submitted_at = models.DateTimeField()
+    how = models.CharField(max_length=16, choices=How.choices)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+
+class Downtime(models.Model):
+    """A gap between a lost PC session and the login that replaced it (no time is added back)."""
+
+    registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="downtimes")
+    # The login that ended the gap: one downtime per rejoin, however often it is looked at.
+    resumed_session = models.OneToOneField(
+        "accounts.CandidateSession", on_delete=models.CASCADE, related_name="downtime_ended"
+    )
+    lost_at = models.DateTimeField()
+    resumed_at = models.DateTimeField()
+    stage = models.CharField(max_length=16)
+
+    @property
+    def seconds(self) -> int:
+        return int((self.resumed_at - self.lost_at).total_seconds())
+
+
+class IncidentReport(models.Model):
+    """What went wrong, filed by the candidate after the exam within the incident window."""
+
+    registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="incident_reports")
+    filed_at = models.DateTimeField()
+    text = models.TextField()

@@ -16,7 +16,9 @@ class ExamRules:
     # Candidate journey.
     min_upload_mbps: float = 4.0
     identity_attempts: int = 3
-    rerecord_allowed: int = 1
+    rerecord_allowed: int = 1  # re-records allowed per recorded question (takes = 1 + this)
+    identity_match_threshold: float = 0.6  # face-match score at or above which the identity passes
+    recording_slack_seconds: int = 3  # a take may run this much over the question's answer time
     # Help desk.
     help_claim_timeout_seconds: int = 60
     help_resolve_timeout_minutes: int = 15

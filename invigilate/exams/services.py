@@ -1,12 +1,37 @@
+import hashlib
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from typing import BinaryIO
+
+from django.core.files.base import ContentFile, File
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 
 from invigilate.accounts.models import Role, User
-from invigilate.audit.services import audit_record
-from invigilate.realtime.groups import room_group
+from invigilate.audit.services import actor_label_for_registration, actor_label_for_user, audit_record
+from invigilate.realtime.groups import candidate_group, room_group
 from invigilate.realtime.publish import publish_on_commit
 
-from .models import ExamRoom, ExamStaff, Registration, RoomInvigilator
+from . import integrations
+from .models import (
+    Answer,
+    DeviceCheck,
+    Downtime,
+    Exam,
+    ExamRoom,
+    ExamStaff,
+    IdentityAttempt,
+    IncidentReport,
+    JourneyProgress,
+    PaperSnapshot,
+    Question,
+    Registration,
+    RoomInvigilator,
+    Submission,
+)
+from .rules import exam_rules
 
 EXAM_ROLES = {Role.SUPERVISOR, Role.TECHNICIAN, Role.REVIEWER}
 
@@ -73,24 +98,648 @@ def exam_staff_unassign(*, exam, user: User, role: str, actor=None) -> bool:
 assignment_removed_listeners: list = []
 
 
+# --- The candidate's journey ------------------------------------------------------------------
+
+Stage = Registration.Stage
+
+# Every legal move of Registration.stage. Any stage between joining and the exam may end in a
+# (forced) submission: a candidate stuck in the checks at the end is still submitted.
+TRANSITIONS: dict[str, set[str]] = {
+    Stage.NOT_JOINED: {Stage.DEVICE_CHECK},
+    Stage.DEVICE_CHECK: {Stage.IDENTITY_CHECK, Stage.SUBMITTED},
+    Stage.IDENTITY_CHECK: {Stage.PHONE_PAIRING, Stage.SUBMITTED},
+    Stage.PHONE_PAIRING: {Stage.PAPER_CHECK, Stage.SUBMITTED},
+    Stage.PAPER_CHECK: {Stage.WAITING, Stage.SUBMITTED},
+    Stage.WAITING: {Stage.IN_EXAM, Stage.SUBMITTED},
+    Stage.IN_EXAM: {Stage.SUBMITTED},
+    Stage.SUBMITTED: {Stage.COMPLETE},
+    Stage.COMPLETE: set(),
+}
+SUBMITTABLE_STAGES = {stage for stage, targets in TRANSITIONS.items() if Stage.SUBMITTED in targets}
+FINISHED_STAGES = {Stage.SUBMITTED, Stage.COMPLETE}
+
+
+class JourneyError(Exception):
+    """A refused step; ``message`` is for the candidate (or staff), ``code`` for the page and records."""
+
+    def __init__(self, message: str, *, code: str):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def _local(moment: datetime) -> str:
+    return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+
+
 def registration_stage_set(*, registration: Registration, stage: str, actor_label: str | None = None) -> bool:
-    """Move a registration to ``stage`` by compare-and-set; False if it was already there."""
+    """Move a registration to ``stage`` along ``TRANSITIONS``; False if it was already there.
+
+    The row is locked for the move, so two racing moves cannot both pass the check. An
+    illegal move raises JourneyError. Other apps hook their live updates on the audit event.
+    """
     with transaction.atomic():
-        moved = (
-            Registration.objects.filter(pk=registration.pk)
-            .exclude(stage=stage)
-            .update(stage=stage, stage_changed_at=timezone.now())
+        current = Registration.objects.select_for_update().values_list("stage", flat=True).get(pk=registration.pk)
+        if current == stage:
+            registration.stage = stage
+            return False
+        if stage not in TRANSITIONS[current]:
+            raise JourneyError(
+                _("This step is not possible now (from %(from)s to %(to)s).")
+                % {"from": Stage(current).label, "to": Stage(stage).label},
+                code="illegal_stage",
+            )
+        now = timezone.now()
+        Registration.objects.filter(pk=registration.pk).update(stage=stage, stage_changed_at=now)
+        audit_record(
+            event_type="registration.stage",
+            actor_label=actor_label,
+            subject=registration,
+            exam_id=registration.exam_id,
+            registration_id=registration.pk,
+            data={"from": current, "to": stage},
+        )
+        publish_on_commit(candidate_group(registration.pk), "journey.changed", stage=stage)
+        # The room's dashboards re-render this candidate's tile (live alerts).
+        publish_on_commit(room_group(registration.room_id), "tile.refresh", registration_id=registration.pk)
+        registration.stage = stage
+        registration.stage_changed_at = now
+    return True
+
+
+def _candidate(registration: Registration) -> str:
+    return actor_label_for_registration(registration.pk)
+
+
+def _require_stage(registration: Registration, *stages: str) -> None:
+    if registration.stage not in stages:
+        raise JourneyError(
+            _("This step is not open now: you are at “%(stage)s”.") % {"stage": registration.get_stage_display()},
+            code="wrong_stage",
+        )
+
+
+def journey_enter(*, registration: Registration, session, now: datetime | None = None) -> Registration:
+    """Called on every visit of the journey page: join, record a rejoin, open or close the exam.
+
+    Idempotent: a reload changes nothing that is already true.
+    """
+    now = now or timezone.now()
+    exam = registration.exam
+    if session is not None:
+        downtime_record(session=session)
+    if registration.stage == Stage.NOT_JOINED:
+        registration_stage_set(registration=registration, stage=Stage.DEVICE_CHECK, actor_label=_candidate(registration))
+    if registration.stage in SUBMITTABLE_STAGES and now >= exam.ends_at:
+        submission_submit(registration=registration, how=Submission.How.FORCED, now=now)
+    elif registration.stage == Stage.WAITING and now >= exam.starts_at:
+        exam_open_for(registration=registration, now=now)
+    if registration.stage == Stage.SUBMITTED:
+        submission_completion_check(registration=registration, now=now)
+    return registration
+
+
+def exam_open_for(*, registration: Registration, now: datetime | None = None) -> JourneyProgress:
+    """The waiting room opens into the exam at the start time (for everyone, by the server's clock)."""
+    now = now or timezone.now()
+    if now < registration.exam.starts_at:
+        raise JourneyError(
+            _("The exam starts at %(time)s.") % {"time": _local(registration.exam.starts_at)}, code="not_started"
+        )
+    with transaction.atomic():
+        progress, _created = JourneyProgress.objects.get_or_create(
+            registration=registration, defaults={"question_position": 1, "question_opened_at": now}
+        )
+        registration_stage_set(registration=registration, stage=Stage.IN_EXAM, actor_label=_candidate(registration))
+    return progress
+
+
+def downtime_record(*, session) -> Downtime | None:
+    """Record the gap a rejoin closes: from the last sign of the previous session to this login.
+
+    One row per resuming session (unique), so calling this on every page view is harmless.
+    Only gaps while the candidate was inside the journey count; the time is not added back.
+    """
+    registration = session.registration
+    if registration.stage in {Stage.NOT_JOINED, *FINISHED_STAGES}:
+        return None
+    if Downtime.objects.filter(resumed_session=session).exists():
+        return None
+    previous = (
+        registration.sessions.filter(started_at__lt=session.started_at, ended_at__isnull=False)
+        .order_by("-started_at")
+        .first()
+    )
+    if previous is None or previous.last_seen_at >= session.started_at:
+        return None
+    with transaction.atomic():
+        downtime, created = Downtime.objects.get_or_create(
+            resumed_session=session,
+            defaults={
+                "registration": registration,
+                "lost_at": previous.last_seen_at,
+                "resumed_at": session.started_at,
+                "stage": registration.stage,
+            },
+        )
+        if created:
+            audit_record(
+                event_type="registration.rejoined",
+                actor_label=_candidate(registration),
+                subject=downtime,
+                exam_id=registration.exam_id,
+                registration_id=registration.pk,
+                data={
+                    "lost_at": downtime.lost_at.isoformat(),
+                    "resumed_at": downtime.resumed_at.isoformat(),
+                    "seconds": downtime.seconds,
+                    "stage": registration.stage,
+                    "previous_session": previous.pk,
+                    "previous_end": previous.end_reason,
+                },
+            )
+    return downtime if created else None
+
+
+# --- Device check -------------------------------------------------------------------------------
+
+
+def device_check_record(
+    *, registration: Registration, results: dict, bandwidth_mbps: float | None, user_agent: str = "",
+    now: datetime | None = None,
+) -> DeviceCheck:
+    """Store one run of the device check. The browser reports what it saw; the server judges the
+    bandwidth from its own measurement and decides whether the run passed."""
+    now = now or timezone.now()
+    _require_stage(registration, Stage.DEVICE_CHECK)
+    rules = exam_rules(registration.exam)
+    judged = {}
+    for item in DeviceCheck.ITEMS:
+        if item == "bandwidth":
+            continue
+        reported = results.get(item) if isinstance(results.get(item), dict) else {}
+        judged[item] = {"ok": reported.get("ok") is True, "detail": str(reported.get("detail", ""))[:200]}
+    if bandwidth_mbps is None:
+        judged["bandwidth"] = {"ok": False, "detail": _("not measured")}
+    else:
+        judged["bandwidth"] = {
+            "ok": bandwidth_mbps >= rules.min_upload_mbps,
+            "detail": _("%(measured).1f Mbit/s measured, %(needed).1f needed")
+            % {"measured": bandwidth_mbps, "needed": rules.min_upload_mbps},
+            "mbps": round(bandwidth_mbps, 2),
+        }
+    passed = all(entry["ok"] for entry in judged.values())
+    with transaction.atomic():
+        check = DeviceCheck.objects.create(
+            registration=registration, checked_at=now, passed=passed, results=judged, user_agent=user_agent[:300]
+        )
+        audit_record(
+            event_type="journey.device_check",
+            actor_label=_candidate(registration),
+            subject=check,
+            exam_id=registration.exam_id,
+            registration_id=registration.pk,
+            data={"passed": passed, "failed": sorted(k for k, v in judged.items() if not v["ok"])},
+        )
+        if passed:
+            registration_stage_set(
+                registration=registration, stage=Stage.IDENTITY_CHECK, actor_label=_candidate(registration)
+            )
+    return check
+
+
+# --- Identity -----------------------------------------------------------------------------------
+
+
+def identity_attempt_record(*, registration: Registration, photo: bytes, now: datetime | None = None) -> IdentityAttempt:
+    """Compare a live camera frame with the registered photo, on the server.
+
+    Without a face model (or after ``identity_attempts`` failed matches) the attempt waits for
+    an invigilator, who sees both pictures side by side.
+    """
+    now = now or timezone.now()
+    _require_stage(registration, Stage.IDENTITY_CHECK)
+    if not photo:
+        raise JourneyError(_("No picture was received. Please try again."), code="empty_photo")
+    rules = exam_rules(registration.exam)
+    score = integrations.face_score(registration=registration, frame=photo)
+    with transaction.atomic():
+        Registration.objects.select_for_update().get(pk=registration.pk)
+        attempts = IdentityAttempt.objects.filter(registration=registration)
+        if attempts.filter(outcome=IdentityAttempt.Outcome.AWAITING_REVIEW).exists():
+            raise JourneyError(_("Your picture is with the invigilator. Please wait."), code="awaiting_review")
+        if attempts.filter(outcome=IdentityAttempt.Outcome.REJECTED).exists():
+            raise JourneyError(
+                _("The invigilator did not accept your identity. Please use the Help button."), code="rejected"
+            )
+        failures = attempts.filter(outcome=IdentityAttempt.Outcome.NOT_MATCHED).count()
+        if score is not None and score >= rules.identity_match_threshold:
+            outcome = IdentityAttempt.Outcome.MATCHED
+        elif score is None or failures + 1 >= rules.identity_attempts:
+            outcome = IdentityAttempt.Outcome.AWAITING_REVIEW
+        else:
+            outcome = IdentityAttempt.Outcome.NOT_MATCHED
+        attempt = IdentityAttempt(registration=registration, attempted_at=now, score=score, outcome=outcome)
+        attempt.photo.save(f"{registration.pk}-{int(now.timestamp() * 1000)}.jpg", ContentFile(photo), save=False)
+        attempt.save()
+        audit_record(
+            event_type="journey.identity_attempt",
+            actor_label=_candidate(registration),
+            subject=attempt,
+            exam_id=registration.exam_id,
+            registration_id=registration.pk,
+            data={"score": score, "outcome": outcome, "failures_before": failures},
+        )
+        if outcome == IdentityAttempt.Outcome.MATCHED:
+            registration_stage_set(registration=registration, stage=Stage.PHONE_PAIRING, actor_label=_candidate(registration))
+        elif outcome == IdentityAttempt.Outcome.AWAITING_REVIEW:
+            publish_on_commit(room_group(registration.room_id), "identity.review_requested",
+                              registration_id=registration.pk, attempt_id=attempt.pk)
+    return attempt
+
+
+def identity_attempt_decide(*, attempt: IdentityAttempt, user, approve: bool, reason: str = "") -> bool:
+    """The invigilator's decision on an attempt awaiting review; False if someone decided first.
+
+    The caller has checked that ``user`` may invigilate the candidate's room.
+    """
+    outcome = IdentityAttempt.Outcome.APPROVED if approve else IdentityAttempt.Outcome.REJECTED
+    registration = attempt.registration
+    with transaction.atomic():
+        decided = IdentityAttempt.objects.filter(
+            pk=attempt.pk, outcome=IdentityAttempt.Outcome.AWAITING_REVIEW
+        ).update(outcome=outcome, decided_by=user, decided_at=timezone.now(), reason=reason[:300])
+        if not decided:
+            return False
+        audit_record(
+            event_type="journey.identity_decided",
+            actor=user,
+            subject=attempt,
+            exam_id=registration.exam_id,
+            registration_id=registration.pk,
+            data={"outcome": outcome, "reason": reason[:300], "score": attempt.score},
+        )
+        if approve:
+            registration_stage_set(registration=registration, stage=Stage.PHONE_PAIRING, actor_label=actor_label_for_user(user))
+        else:
+            publish_on_commit(candidate_group(registration.pk), "journey.changed", stage=registration.stage)
+    attempt.outcome = outcome
+    return True
+
+
+# --- Phone pairing and blank paper --------------------------------------------------------------
+
+
+def phone_pairing_finish(*, registration: Registration) -> None:
+    _require_stage(registration, Stage.PHONE_PAIRING)
+    if not integrations.phone_ready(registration=registration):
+        raise JourneyError(_("Your phone has not reported in yet. Scan the code with the phone app."), code="no_phone")
+    registration_stage_set(registration=registration, stage=Stage.PAPER_CHECK, actor_label=_candidate(registration))
+
+
+def paper_snapshot_store(*, registration: Registration, side: str, image: bytes, now: datetime | None = None) -> PaperSnapshot:
+    """Keep the picture of one side of the blank sheet (a retake replaces it; the audit keeps both)."""
+    now = now or timezone.now()
+    _require_stage(registration, Stage.PAPER_CHECK)
+    if side not in PaperSnapshot.Side.values or not image:
+        raise JourneyError(_("No picture was received. Please try again."), code="empty_photo")
+    with transaction.atomic():
+        snapshot = PaperSnapshot.objects.filter(registration=registration, side=side).first() or PaperSnapshot(
+            registration=registration, side=side
+        )
+        snapshot.taken_at = now
+        snapshot.image.save(f"{registration.pk}-{side}-{int(now.timestamp() * 1000)}.jpg", ContentFile(image), save=False)
+        snapshot.save()
+        audit_record(
+            event_type="journey.paper_snapshot",
+            actor_label=_candidate(registration),
+            subject=snapshot,
+            exam_id=registration.exam_id,
+            registration_id=registration.pk,
+            data={"side": side, "sha256": hashlib.sha256(image).hexdigest(), "file": snapshot.image.name},
+        )
+    return snapshot
+
+
+def paper_check_finish(*, registration: Registration) -> None:
+    _require_stage(registration, Stage.PAPER_CHECK)
+    sides = set(PaperSnapshot.objects.filter(registration=registration).values_list("side", flat=True))
+    if sides != set(PaperSnapshot.Side.values):
+        raise JourneyError(_("Show both sides of the blank sheet to the camera first."), code="paper_missing")
+    registration_stage_set(registration=registration, stage=Stage.WAITING, actor_label=_candidate(registration))
+
+
+# --- Answers ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnswerWriteResult:
+    answer: Answer
+    applied: bool  # False: a replay or an older write; the stored answer is unchanged
+
+
+def _require_writable(registration: Registration, now: datetime) -> None:
+    exam = registration.exam
+    if registration.stage in FINISHED_STAGES:
+        raise JourneyError(_("Your answers have been submitted; they can no longer be changed."), code="submitted")
+    if now >= exam.ends_at:
+        raise JourneyError(
+            _("The exam ended at %(time)s; answers written after the end are not accepted.")
+            % {"time": _local(exam.ends_at)},
+            code="deadline_passed",
+        )
+    _require_stage(registration, Stage.IN_EXAM)
+
+
+def answer_write(
+    *,
+    registration: Registration,
+    position: int,
+    client_id: str,
+    revision: int,
+    text: str | None = None,
+    take: int | None = None,
+    recording_sha256: str | None = None,
+    recording_size: int | None = None,
+    recording_duration_ms: int | None = None,
+    now: datetime | None = None,
+) -> AnswerWriteResult:
+    """Apply one answer write if its revision is newer than the stored one.
+
+    A text write carries ``text``; a recorded answer's write declares its take (1-based), the
+    size and SHA-256 of the recording, and its length. Only the question on screen and the
+    ones before it may be written, before the deadline.
+    """
+    now = now or timezone.now()
+    if not client_id or len(client_id) > 64 or "\x00" in client_id or revision < 1:
+        raise JourneyError(_("The answer could not be read. Please reload the page."), code="bad_write")
+    with transaction.atomic():
+        progress = JourneyProgress.objects.select_for_update().filter(registration=registration).first()
+        registration.refresh_from_db(fields=["stage"])
+        _require_writable(registration, now)
+        if progress is None or position > progress.question_position:
+            raise JourneyError(_("This question is not open yet."), code="not_open")
+        question = Question.objects.filter(exam_id=registration.exam_id, position=position).first()
+        if question is None:
+            raise JourneyError(_("There is no such question."), code="no_question")
+        answer = Answer.objects.filter(registration=registration, question=question).first()
+        if answer is not None and revision <= answer.revision:
+            return AnswerWriteResult(answer, applied=False)
+        answer = answer or Answer(registration=registration, question=question)
+        if question.is_recorded:
+            _recording_declare(answer, question, registration, take, recording_sha256, recording_size, recording_duration_ms)
+        else:
+            if text is None:
+                raise JourneyError(_("This question is answered in writing."), code="wrong_mode")
+            # PostgreSQL text cannot hold NUL, and no candidate types one: drop it rather than fail the write.
+            answer.text = text.replace("\x00", "")[:20000]
+        answer.client_id = client_id
+        answer.revision = revision
+        answer.updated_at = now
+        answer.save()
+        if question.is_recorded:
+            audit_record(
+                event_type="answer.take_declared",
+                actor_label=_candidate(registration),
+                subject=answer,
+                exam_id=registration.exam_id,
+                registration_id=registration.pk,
+                data={"question": position, "take": answer.take, "sha256": answer.recording_sha256,
+                      "size": answer.recording_size, "revision": revision, "client": client_id},
+            )
+    return AnswerWriteResult(answer, applied=True)
+
+
+def _recording_declare(answer, question, registration, take, sha256, size, duration_ms) -> None:
+    rules = exam_rules(registration.exam)
+    if not take or not sha256 or len(sha256) != 64 or not size:
+        raise JourneyError(_("This question is answered by recording."), code="wrong_mode")
+    if take > 1 + rules.rerecord_allowed:
+        raise JourneyError(
+            _("You may record this answer at most %(n)s times.") % {"n": 1 + rules.rerecord_allowed},
+            code="takes_used",
+        )
+    if take < answer.take:
+        raise JourneyError(_("A later recording of this answer is already kept."), code="older_take")
+    if duration_ms is not None and duration_ms > (question.answer_seconds + rules.recording_slack_seconds) * 1000:
+        raise JourneyError(_("The recording is longer than the answer time."), code="too_long")
+    if take != answer.take or sha256.lower() != answer.recording_sha256:
+        answer.recording = None
+        answer.recording_received_at = None
+    answer.take = take
+    answer.recording_sha256 = sha256.lower()
+    answer.recording_size = size
+    answer.recording_duration_ms = duration_ms
+
+
+def answer_recording_store(
+    *, registration: Registration, position: int, take: int, stream: BinaryIO, now: datetime | None = None
+) -> Answer:
+    """Keep the bytes of a declared take if they hash to the declared SHA-256.
+
+    Bytes may arrive after the deadline (an upload can be slow) but only for a take declared
+    before it, and no later than the incident window. Storing the same take twice is harmless.
+    """
+    now = now or timezone.now()
+    exam = registration.exam
+    if now >= exam.incident_window_closes_at:
+        raise JourneyError(
+            _("Uploads closed at %(time)s, %(minutes)s minutes after the end of the exam.")
+            % {"time": _local(exam.incident_window_closes_at), "minutes": exam.incident_window_minutes},
+            code="window_closed",
+        )
+    # Hash while spooling to a temporary file: recordings can be far larger than memory should hold.
+    spool = tempfile.TemporaryFile()
+    hasher = hashlib.sha256()
+    size = 0
+    while chunk := stream.read(1024 * 1024):
+        hasher.update(chunk)
+        spool.write(chunk)
+        size += len(chunk)
+    digest = hasher.hexdigest()
+    spool.seek(0)
+    with spool, transaction.atomic():
+        answer = (
+            Answer.objects.select_for_update()
+            .filter(registration=registration, question__exam_id=exam.pk, question__position=position)
+            .first()
+        )
+        if answer is None or answer.take != take:
+            raise JourneyError(_("This recording was not declared before the end; it cannot be kept."), code="undeclared")
+        if answer.recording_verified:
+            return answer
+        if digest != answer.recording_sha256 or size != answer.recording_size:
+            raise JourneyError(_("The recording arrived damaged. It will be sent again."), code="checksum_mismatch")
+        answer.recording.save(f"{registration.pk}-q{position}-t{take}-{digest[:12]}.webm", File(spool), save=False)
+        answer.recording_received_at = now
+        answer.save(update_fields=["recording", "recording_received_at"])
+        audit_record(
+            event_type="answer.recording_received",
+            actor_label=_candidate(registration),
+            subject=answer,
+            exam_id=exam.pk,
+            registration_id=registration.pk,
+            data={"question": position, "take": take, "sha256": digest, "size": size},
+        )
+    registration.refresh_from_db(fields=["stage"])
+    if registration.stage == Stage.SUBMITTED:
+        submission_completion_check(registration=registration, now=now)
+    return answer
+
+
+def question_advance(*, registration: Registration, from_position: int, now: datetime | None = None) -> JourneyProgress:
+    """Go on to the next question; questions come in order and there is no going back.
+
+    Compare-and-set on the position, so a double click or a replayed request moves once.
+    """
+    now = now or timezone.now()
+    last = Question.objects.filter(exam_id=registration.exam_id).count()
+    with transaction.atomic():
+        registration.refresh_from_db(fields=["stage"])
+        _require_writable(registration, now)
+        if from_position >= last:
+            raise JourneyError(_("This is the last question."), code="last_question")
+        moved = JourneyProgress.objects.filter(registration=registration, question_position=from_position).update(
+            question_position=from_position + 1, question_opened_at=now
         )
         if moved:
             audit_record(
-                event_type="registration.stage",
-                actor_label=actor_label,
+                event_type="journey.question_opened",
+                actor_label=_candidate(registration),
                 subject=registration,
                 exam_id=registration.exam_id,
                 registration_id=registration.pk,
-                data={"from": registration.stage, "to": stage},
+                data={"question": from_position + 1},
             )
-            registration.stage = stage
-            # The room's dashboards re-render this candidate's tile (live alerts).
-            publish_on_commit(room_group(registration.room_id), "tile.refresh", registration_id=registration.pk)
-    return bool(moved)
+    return JourneyProgress.objects.get(registration=registration)
+
+
+# --- Submission ---------------------------------------------------------------------------------
+
+
+def submission_submit(*, registration: Registration, how: str, now: datetime | None = None) -> bool:
+    """Submit once; False if it was already submitted (by the candidate, or by a sweep that got there first).
+
+    The candidate may submit before the end only if the exam allows it; a forced submission
+    happens only at or after the end.
+    """
+    now = now or timezone.now()
+    exam = registration.exam
+    if now < exam.ends_at:
+        if how == Submission.How.FORCED:
+            raise JourneyError("forced submission before the end", code="not_ended")
+        if not exam.early_submission_allowed:
+            raise JourneyError(
+                _("Early submission is not allowed. Your answers are submitted at %(time)s.")
+                % {"time": _local(exam.ends_at)},
+                code="early",
+            )
+    with transaction.atomic():
+        current = Registration.objects.select_for_update().values_list("stage", flat=True).get(pk=registration.pk)
+        registration.stage = current
+        if current in FINISHED_STAGES:
+            return False
+        if current not in SUBMITTABLE_STAGES:
+            raise JourneyError(_("You have not joined this exam."), code="not_joined")
+        Submission.objects.create(registration=registration, submitted_at=now, how=how)
+        Registration.objects.filter(pk=registration.pk).update(submitted_at=now)
+        registration.submitted_at = now
+        answers = {
+            str(position): {"revision": revision, "take": take, "sha256": sha}
+            for position, revision, take, sha in Answer.objects.filter(registration=registration).values_list(
+                "question__position", "revision", "take", "recording_sha256"
+            )
+        }
+        audit_record(
+            event_type="submission.submitted",
+            actor_label=_candidate(registration) if how == Submission.How.CANDIDATE else None,
+            subject=registration,
+            exam_id=exam.pk,
+            registration_id=registration.pk,
+            data={"how": how, "stage": current, "answers": answers},
+        )
+        registration_stage_set(
+            registration=registration, stage=Stage.SUBMITTED,
+            actor_label=_candidate(registration) if how == Submission.How.CANDIDATE else None,
+        )
+    submission_completion_check(registration=registration, now=now)
+    return True
+
+
+def submission_outstanding(*, registration: Registration) -> list[str]:
+    """What the server still expects before the submission is complete (empty: complete)."""
+    missing = [
+        _("Recording of question %(n)s") % {"n": position}
+        for position in Answer.objects.filter(
+            registration=registration, question__mode__in=[Question.Mode.VIDEO, Question.Mode.AUDIO],
+            recording_received_at__isnull=True,
+        ).exclude(recording_sha256="").values_list("question__position", flat=True)
+    ]
+    return missing + integrations.evidence_outstanding(registration=registration)
+
+
+def submission_completion_check(*, registration: Registration, now: datetime | None = None) -> bool:
+    """Mark the submission complete once the server holds everything expected; True if complete."""
+    now = now or timezone.now()
+    if registration.stage == Stage.COMPLETE:
+        return True
+    if registration.stage != Stage.SUBMITTED or submission_outstanding(registration=registration):
+        return False
+    with transaction.atomic():
+        if Submission.objects.filter(registration=registration, completed_at__isnull=True).update(completed_at=now):
+            audit_record(
+                event_type="submission.complete",
+                subject=registration,
+                exam_id=registration.exam_id,
+                registration_id=registration.pk,
+                data={},
+            )
+        registration_stage_set(registration=registration, stage=Stage.COMPLETE)
+    return True
+
+
+def submission_force_due(*, now: datetime | None = None) -> int:
+    """Force-submit every candidate still in an exam that has ended; returns how many this run did.
+
+    Each registration is submitted in its own transaction, so a worker that dies half way
+    leaves the rest for the next run, and a second run (or two schedulers) changes nothing.
+    """
+    now = now or timezone.now()
+    submitted = 0
+    for exam in Exam.objects.filter(starts_at__lte=now, registrations__stage__in=SUBMITTABLE_STAGES).distinct():
+        if exam.ends_at > now:
+            continue
+        for registration in exam.registrations.filter(stage__in=SUBMITTABLE_STAGES).select_related("exam"):
+            if submission_submit(registration=registration, how=Submission.How.FORCED, now=now):
+                submitted += 1
+    return submitted
+
+
+# --- After the exam -----------------------------------------------------------------------------
+
+
+def incident_report_file(*, registration: Registration, text: str, now: datetime | None = None) -> IncidentReport:
+    """A candidate's report of what went wrong, accepted until the incident window closes."""
+    now = now or timezone.now()
+    exam = registration.exam
+    text = text.strip()
+    if not text:
+        raise JourneyError(_("Please describe what went wrong."), code="empty")
+    if now >= exam.incident_window_closes_at:
+        raise JourneyError(
+            _("Reports were accepted until %(time)s, %(minutes)s minutes after the end of the exam; "
+              "this one is too late. Please call the support number.")
+            % {"time": _local(exam.incident_window_closes_at), "minutes": exam.incident_window_minutes},
+            code="window_closed",
+        )
+    with transaction.atomic():
+        report = IncidentReport.objects.create(registration=registration, filed_at=now, text=text[:5000])
+        audit_record(
+            event_type="journey.incident_reported",
+            actor_label=_candidate(registration),
+            subject=report,
+            exam_id=exam.pk,
+            registration_id=registration.pk,
+            data={"length": len(text)},
+        )
+    return report

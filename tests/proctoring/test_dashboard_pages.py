@@ -61,5 +61,5 @@ def test_the_candidate_page_loads_the_integrity_signals(world):
 
     client = Client()
     client.cookies.load(signed_in_cookie(world))
-    page = client.get("/candidate/").content.decode()
+    page = client.get("/candidate/", follow=True).content.decode()
     assert "js/integrity-signals.js" in page and 'id="integrity-warning"' in page

@@ -1,0 +1,267 @@
+// The exam page: one question at a time, in order, answered by recording or in writing.
+// Every answer goes into the IndexedDB outbox first and leaves it only when the server
+// confirms it; the server's clock decides the preparation time, the end and the deadline.
+import { entireScreenShare } from "./camera.js";
+import { entryKey, entrySend, outbox, outboxFlush } from "./answer-store.js";
+import { serverNow } from "./exam-clock.js";
+import { postJson, sha256Hex } from "./journey-http.js";
+
+const state = JSON.parse(document.getElementById("exam-state").textContent);
+const texts = document.getElementById("exam-texts").dataset;
+const question = document.getElementById("question");
+const errorLine = document.getElementById("exam-error");
+const urls = state.urls;
+const registration = state.registration;
+let camera = null;
+let screen = null;
+// Each shown answer registers how to finish what is in flight before the page moves on.
+const answerFlushers = [];
+
+function fill(template, values) {
+  return template.replace(/%\((\w+)\)s/g, (_, name) => values[name]);
+}
+
+function showError(message) {
+  errorLine.textContent = message;
+  errorLine.hidden = !message;
+}
+
+function nextRevision(localEntries) {
+  const local = Math.max(0, ...localEntries.map((entry) => entry.revision || 0));
+  return Math.max(state.revision, local) + 1;
+}
+
+// --- Starting: entire screen + full screen ----------------------------------------------------
+
+async function start() {
+  const startError = document.getElementById("exam-start-error");
+  try {
+    const share = await entireScreenShare();
+    if (!share.ok) {
+      share.stream.getTracks().forEach((track) => track.stop());
+      startError.textContent = texts.notEntireScreen;
+      startError.hidden = false;
+      return;
+    }
+    screen = share.stream;
+  } catch (error) {
+    startError.textContent = `${texts.notEntireScreen} (${error.name})`;
+    startError.hidden = false;
+    return;
+  }
+  try {
+    await document.documentElement.requestFullscreen();
+  } catch {
+    // Refused full screen is reported by the integrity signals; the exam goes on.
+  }
+  document.getElementById("exam-start").hidden = true;
+  question.hidden = false;
+  if (state.mode === "text") textAnswer();
+  else await recordedAnswer();
+  document.dispatchEvent(new CustomEvent("exam:streams", { detail: { camera, screen } }));
+}
+
+// --- Written answers ------------------------------------------------------------------------
+
+async function textAnswer() {
+  const area = document.getElementById("text-answer");
+  const status = document.getElementById("text-state");
+  const key = entryKey(registration, state.position, "text");
+  let timer = null;
+  let sending = Promise.resolve();
+
+  async function save() {
+    const entry = {
+      key, kind: "text", position: state.position, client_id: state.client_id,
+      revision: nextRevision((await outbox.all(registration)).filter((e) => e.key === key)), text: area.value,
+    };
+    state.revision = entry.revision;
+    await outbox.put(entry);
+    status.textContent = texts.saving;
+    sending = sending.then(async () => {
+      const outcome = await entrySend(entry, urls);
+      if (outcome === "held") status.textContent = texts.saved;
+      else if (outcome?.refused) showError(outcome.refused);
+      else status.textContent = texts.kept;
+    });
+    return sending;
+  }
+  area.addEventListener("input", () => {
+    clearTimeout(timer);
+    status.textContent = texts.saving;
+    timer = setTimeout(save, 600);
+  });
+  answerFlushers.push(async () => {
+    if (timer) {
+      clearTimeout(timer);
+      timer = null;
+      await save();
+    }
+    await sending;
+  });
+}
+
+// --- Recorded answers -----------------------------------------------------------------------
+
+async function recordedAnswer() {
+  const preview = document.getElementById("camera-preview");
+  const phase = document.getElementById("recorder-phase");
+  const timerLine = document.getElementById("recorder-timer");
+  const startButton = document.getElementById("record-start");
+  const stopButton = document.getElementById("record-stop");
+  const againButton = document.getElementById("record-again");
+  const recordingState = document.getElementById("recording-state");
+  camera = await navigator.mediaDevices.getUserMedia({ video: state.mode === "video", audio: true });
+  preview.srcObject = camera;
+  preview.play().catch(() => {});
+
+  const local = (await outbox.all(registration)).filter((e) => e.position === state.position && e.kind === "recording");
+  let takes = Math.max(state.take, ...local.map((entry) => entry.take));
+  let recorder = null;
+  let countdown = null;
+  let keeping = Promise.resolve();
+
+  function describe() {
+    const left = state.max_takes - takes;
+    phase.textContent = "";
+    timerLine.textContent = "";
+    startButton.hidden = true;
+    stopButton.hidden = true;
+    againButton.hidden = left <= 0;
+    againButton.textContent = fill(texts.again, { left });
+    recordingState.textContent = fill(texts.recorded, { take: takes, max: state.max_takes });
+  }
+
+  function tickDown(until, label, onZero) {
+    clearInterval(countdown);
+    const step = () => {
+      const left = Math.max(0, until - serverNow());
+      phase.textContent = label;
+      timerLine.textContent = `${Math.ceil(left / 1000)} s`;
+      if (left <= 0) {
+        clearInterval(countdown);
+        onZero();
+      }
+    };
+    countdown = setInterval(step, 200);
+    step();
+  }
+
+  function record() {
+    if (recorder) return;
+    takes += 1;
+    const take = takes;
+    const chunks = [];
+    const options = MediaRecorder.isTypeSupported("video/webm;codecs=vp8,opus")
+      ? { mimeType: state.mode === "video" ? "video/webm;codecs=vp8,opus" : "audio/webm", videoBitsPerSecond: 400000 }
+      : {};
+    recorder = new MediaRecorder(camera, options);
+    const startedAt = performance.now();
+    recorder.ondataavailable = (event) => event.data.size && chunks.push(event.data);
+    recorder.onstop = async () => {
+      clearInterval(countdown);
+      recorder = null;
+      const blob = new Blob(chunks, { type: chunks[0]?.type || "video/webm" });
+      const duration = Math.round(performance.now() - startedAt);
+      describe();
+      keeping = keepTake(take, blob, Math.min(duration, state.answer_seconds * 1000));
+    };
+    recorder.start(1000);
+    startButton.hidden = true;
+    againButton.hidden = true;
+    stopButton.hidden = false;
+    recordingState.textContent = "";
+    tickDown(serverNow() + state.answer_seconds * 1000, texts.recording, () => recorder?.stop());
+  }
+
+  async function keepTake(take, blob, durationMs) {
+    // Only the latest take is wanted: an older one still waiting is dropped.
+    for (const entry of await outbox.all(registration)) {
+      if (entry.kind === "recording" && entry.position === state.position && entry.take < take) await outbox.remove(entry.key);
+    }
+    const entry = {
+      key: entryKey(registration, state.position, `take${take}`), kind: "recording", position: state.position,
+      take, client_id: state.client_id, revision: nextRevision(local), blob, sha256: await sha256Hex(blob),
+      size: blob.size, duration_ms: durationMs, declared: false,
+    };
+    state.revision = entry.revision;
+    await outbox.put(entry);
+    recordingState.textContent = texts.sending;
+    const outcome = await entrySend(entry, urls);
+    if (outcome === "held") recordingState.textContent = `${fill(texts.recorded, { take, max: state.max_takes })} ${texts.sent}`;
+    else if (outcome?.refused) showError(outcome.refused);
+    else recordingState.textContent = texts.kept;
+  }
+
+  startButton.addEventListener("click", record);
+  stopButton.addEventListener("click", () => recorder?.stop());
+  againButton.addEventListener("click", record);
+  answerFlushers.push(async () => {
+    if (recorder) {
+      const stopped = new Promise((resolve) => recorder.addEventListener("stop", () => setTimeout(resolve, 0), { once: true }));
+      recorder.stop();
+      await stopped;
+    }
+    await keeping;
+  });
+
+  if (takes > 0) {
+    describe();
+    if (state.recording_held) recordingState.textContent += ` ${texts.sent}`;
+    return;
+  }
+  // Preparation runs on the server's clock from when the question opened: a reload does not reset it.
+  startButton.hidden = false;
+  tickDown(Date.parse(state.opened_at) + state.preparation_seconds * 1000, texts.preparing, record);
+}
+
+// --- Moving on ------------------------------------------------------------------------------
+
+async function flushCurrent() {
+  for (const flush of answerFlushers) await flush();
+  await outboxFlush(registration, urls);
+}
+
+async function advance() {
+  const button = document.getElementById("next-question");
+  button.disabled = true;
+  await flushCurrent();
+  const reply = await postJson(urls.advance, { from_position: state.position });
+  if (reply.ok || reply.status >= 400) location.assign(urls.journey);
+  else button.disabled = false;
+}
+
+async function submit(button) {
+  if (button) button.disabled = true;
+  await flushCurrent();
+  const reply = await postJson(urls.submit, {});
+  if (reply.ok || reply.error !== "early") location.assign(urls.journey);
+  else {
+    showError(reply.message);
+    if (button) button.disabled = false;
+  }
+}
+
+const startButton = document.getElementById("exam-start-button");
+startButton.addEventListener("click", start);
+startButton.disabled = false;
+document.getElementById("next-question")?.addEventListener("click", advance);
+const submitButton = document.getElementById("submit-answers");
+submitButton?.addEventListener("click", () => submit(submitButton));
+document.addEventListener("exam-clock:ended", () => {
+  showError(texts.timeUp);
+  submit(null);
+});
+// An edit the server had not confirmed before a reload or a crash is newer than the page:
+// show it, then send everything left over.
+async function restoreThenFlush() {
+  const entries = await outbox.all(registration);
+  const text = entries.find((entry) => entry.key === entryKey(registration, state.position, "text"));
+  const area = document.getElementById("text-answer");
+  if (area && text && text.revision > state.revision) {
+    area.value = text.text;
+    state.revision = text.revision;
+  }
+  await outboxFlush(registration, urls);
+}
+restoreThenFlush();

@@ -1,0 +1,113 @@
+"""The whole candidate journey in Chromium, with the fake camera, microphone and screen."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from invigilate.exams.models import Answer, DeviceCheck, IdentityAttempt, PaperSnapshot, Question, Registration
+from tests.personas import PASSWORD
+
+pytestmark = pytest.mark.e2e
+
+
+def sign_in_candidate(page, world):
+    page.goto("/candidate/login/")
+    page.fill("input[name=id_number]", world.candidate_id_number)
+    page.fill("input[name=ticket_number]", world.candidate.ticket_number)
+    page.click("button[type=submit]")
+
+
+def move_exam(exam, *, starts_in: timedelta | None = None, ends_in: timedelta | None = None):
+    now = timezone.now()
+    if starts_in is not None:
+        exam.starts_at = now + starts_in
+    if ends_in is not None:
+        exam.duration = now + ends_in - exam.starts_at
+    exam.save(update_fields=["starts_at", "duration"])
+
+
+def test_a_candidate_goes_from_login_to_submission_complete(live_world, new_page):
+    exam = live_world.exam
+    exam.rules = {"min_upload_mbps": 1, "rerecord_allowed": 1}
+    exam.save(update_fields=["rules"])
+    Question.objects.create(exam=exam, position=1, mode="video", prompt="Introduce yourself.",
+                            preparation_seconds=1, answer_seconds=2)
+    Question.objects.create(exam=exam, position=2, mode="text", prompt="Write your plan.", answer_seconds=60)
+    page = new_page()
+    sign_in_candidate(page, live_world)
+    expect(page).to_have_url(re.compile("/exams/journey/"))
+
+    # Device check: every line passes with the fake devices, and the run is kept for staff.
+    page.click("#device-start")
+    expect(page.locator("#identity-capture")).to_be_enabled(timeout=15_000)
+    check = DeviceCheck.objects.get(registration=live_world.candidate)
+    assert check.passed and check.results["bandwidth"]["mbps"] >= 1
+    assert check.results["screen"]["detail"] == "monitor"
+
+    # Identity: no face model here, so the room's invigilator decides with both pictures.
+    page.click("#identity-capture")
+    expect(page.locator("#identity-status")).to_contain_text("sent to the invigilator")
+    staff = new_page()
+    staff.goto("/staff/login/")
+    staff.fill("input[name=username]", "invigilator")
+    staff.fill("input[name=password]", PASSWORD)
+    staff.click("button[type=submit]")
+    staff.goto("/exams/identity/review/")
+    card = staff.locator(".identity-pair").first
+    expect(card.locator("img")).to_have_count(2)
+    card.locator("button[value=approve]").click()
+    expect(staff.locator("#identity-review-list")).to_contain_text("No identity check is waiting")
+    assert IdentityAttempt.objects.get(registration=live_world.candidate).outcome == "approved"
+
+    # Phone pairing (nothing to pair without the evidence app), then both sides of the paper.
+    page.click("#pairing-continue")
+    page.click("[data-side=front]")
+    expect(page.locator("[data-kept=front]")).to_be_visible()
+    page.click("[data-side=back]")
+    expect(page.locator("[data-kept=back]")).to_be_visible()
+    page.click("#paper-continue")
+    assert PaperSnapshot.objects.filter(registration=live_world.candidate).count() == 2
+
+    # Waiting room: the exam opens by itself at the start time.
+    expect(page.locator("#waiting-room")).to_be_visible()
+    move_exam(exam, starts_in=timedelta(seconds=2), ends_in=timedelta(minutes=10))
+    page.reload()
+    expect(page.locator("#exam-start-button")).to_be_visible(timeout=8_000)
+
+    # Question 1, recorded: preparation runs out, the answer records and goes up, verified.
+    page.click("#exam-start-button")
+    expect(page.locator("#recording-state")).to_contain_text("on the server", timeout=15_000)
+    page.click("#next-question")
+
+    # Question 2, written: saved, then an edit made offline survives a reload.
+    page.click("#exam-start-button")
+    page.fill("#text-answer", "First I listen")
+    expect(page.locator("#text-state")).to_have_text("Saved on the server.")
+    page.context.set_offline(True)
+    page.fill("#text-answer", "First I listen, then I act.")
+    expect(page.locator("#text-state")).to_contain_text("Kept on this computer")
+    page.context.set_offline(False)
+    page.reload()
+    expect(page.locator("#question")).to_have_attribute("data-position", "2")
+    page.click("#exam-start-button")
+    expect(page.locator("#text-answer")).to_have_value("First I listen, then I act.")
+    answer = Answer.objects.get(registration=live_world.candidate, question__position=2)
+    for _ in range(50):
+        answer.refresh_from_db()
+        if answer.text == "First I listen, then I act.":
+            break
+        page.wait_for_timeout(100)
+    assert answer.text == "First I listen, then I act."
+
+    # The end: the page submits as time runs out, and completes once the server holds everything.
+    move_exam(exam, ends_in=timedelta(seconds=2))
+    page.reload()
+    page.click("#exam-start-button")
+    expect(page.locator("#submission-complete")).to_be_visible(timeout=15_000)
+    registration = Registration.objects.get(pk=live_world.candidate.pk)
+    assert registration.stage == "complete" and registration.submission.how == "forced"
+    video = Answer.objects.get(registration=registration, question__position=1)
+    assert video.recording_verified and video.recording_size > 0

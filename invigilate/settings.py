@@ -249,3 +249,8 @@ LOGGING = {
 if env_bool("INVIGILATE_FAST_PASSWORD_HASHER", False):
     # Tests only: the real hasher costs ~0.3 s a user, which the suite cannot afford.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Help desk sweeps: lapsed offers (claim limit), unresolved requests, silent consoles.
+CELERY_BEAT_SCHEDULE["helpdesk-sweep-offers"] = {"task": "helpdesk.sweep_offers", "schedule": timedelta(seconds=5)}
+CELERY_BEAT_SCHEDULE["helpdesk-sweep-unresolved"] = {"task": "helpdesk.sweep_unresolved", "schedule": timedelta(seconds=30)}
+CELERY_BEAT_SCHEDULE["helpdesk-sweep-presence"] = {"task": "helpdesk.sweep_presence", "schedule": timedelta(seconds=15)}

@@ -36,7 +36,7 @@ def race(workers: int, work) -> list:
 
 def test_exactly_one_of_racing_technicians_claims_a_request(world):
     technicians = [add_technician(world.exam, f"racer-{n}", online=False) for n in range(8)]
-    for round_ in range(3):
+    for _round in range(3):
         request = ask_help(world.candidate)
         results = race(8, lambda i, pk=request.pk: help_request_claim(
             request=HelpRequest.objects.get(pk=pk), technician=technicians[i]))

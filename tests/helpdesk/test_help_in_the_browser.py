@@ -1,9 +1,24 @@
+import time
+
 import pytest
 from playwright.sync_api import expect
 
+from invigilate.helpdesk.models import TechnicianPresence
 from tests.personas import PASSWORD
 
 pytestmark = pytest.mark.e2e
+
+
+def close_console(page, user):
+    """Close the console and wait for the server to record it offline, so that its work on
+    disconnect cannot race the database flush that ends the test."""
+    page.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if TechnicianPresence.objects.filter(user=user, status="offline").exists():
+            return
+        time.sleep(0.05)
+    raise AssertionError("the console's presence did not go offline")
 
 
 def sign_in_candidate(page, world):
@@ -68,6 +83,7 @@ def test_a_candidate_asks_for_help_and_a_technician_calls_back(live_world, new_p
     expect(console.locator("#request-status")).to_have_text("Resolved")
     expect(candidate.locator("#help-status")).to_contain_text("resolved")
     expect(candidate.locator("#help-status .help-reminder")).to_contain_text("recording position")
+    close_console(console, live_world.technician)
 
 
 def test_a_candidate_who_cannot_sign_in_asks_by_ticket_number(live_world, new_page):

@@ -267,3 +267,7 @@ CELERY_BEAT_SCHEDULE["proctoring-escalate"] = {"task": "proctoring.alerts_escala
 CELERY_BEAT_SCHEDULE["proctoring-disconnected"] = {"task": "proctoring.registrations_mark_disconnected", "schedule": 5.0}
 # The candidate journey: force-submit everyone still in an ended exam (idempotent sweep).
 CELERY_BEAT_SCHEDULE["exams-force-submission"] = {"task": "exams.force_submission_sweep", "schedule": 15.0}
+# Help desk sweeps: lapsed offers (claim limit), unresolved requests, silent consoles.
+CELERY_BEAT_SCHEDULE["helpdesk-sweep-offers"] = {"task": "helpdesk.sweep_offers", "schedule": timedelta(seconds=5)}
+CELERY_BEAT_SCHEDULE["helpdesk-sweep-unresolved"] = {"task": "helpdesk.sweep_unresolved", "schedule": timedelta(seconds=30)}
+CELERY_BEAT_SCHEDULE["helpdesk-sweep-presence"] = {"task": "helpdesk.sweep_presence", "schedule": timedelta(seconds=15)}

@@ -22,6 +22,10 @@ class ExamRules:
     # Help desk.
     help_claim_timeout_seconds: int = 60
     help_resolve_timeout_minutes: int = 15
+    # A technician is offered a new request only below this many open ones (offered, claimed, calling).
+    help_max_open_per_technician: int = 3
+    # Help by ticket number (login trouble) opens this long before the join window.
+    help_opens_minutes_before_join: int = 120
     # Supervision.
     unwatched_after_minutes: int = 10
     # Phone evidence camera.

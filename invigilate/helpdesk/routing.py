@@ -1,1 +1,5 @@
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from .consumers import TechnicianConsumer
+
+websocket_urlpatterns = [path("ws/helpdesk/", TechnicianConsumer.as_asgi())]

@@ -1,0 +1,33 @@
+from django import template
+
+from ..models import HelpCategory
+from ..selectors import help_request_summary_for_tile
+from ..views import candidate_help_request, candidate_status_context
+
+register = template.Library()
+
+
+@register.inclusion_tag("helpdesk/help_widget.html", takes_context=True)
+def help_widget(context):
+    """The Help button and the live status of the candidate's request, for any candidate page."""
+    request = context["request"]
+    session = request.candidate_session
+    return {
+        **candidate_status_context(candidate_help_request(request)),
+        "request": request,
+        "csrf_token": context.get("csrf_token"),
+        "signed_in": bool(session),
+        "phone": session.registration.candidate.phone if session else "",
+        "categories": HelpCategory.choices,
+    }
+
+
+@register.inclusion_tag("helpdesk/tile_badge.html")
+def help_tile_badge(registration):
+    """For the invigilator's tile: ``{% help_tile_badge registration %}``."""
+    return {"help": help_request_summary_for_tile(registration=registration)}
+
+
+@register.filter
+def seconds_until(moment, now):
+    return max(0, int((moment - now).total_seconds())) if moment and now else 0

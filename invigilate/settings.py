@@ -140,7 +140,10 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py 8 reads with a 5 s socket timeout by default, the same as
+                # channels-redis' blocking pop: an idle consumer then dies with
+                # TimeoutError every ~5 s (django/channels_redis#422). Read longer.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
                 "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "invigilate"),
                 "capacity": 1000,
                 "expiry": 30,

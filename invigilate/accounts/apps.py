@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class AccountsConfig(AppConfig):
     name = "invigilate.accounts"
     label = "accounts"
+
+    def ready(self):
+        from . import checks  # noqa: F401

@@ -4,9 +4,18 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from invigilate.accounts.models import Role, User
+from invigilate.audit.services import audit_record
+
 from .importing import candidates_import
 from .models import Candidate, Exam, ExamRoom, ExamStaff, Registration, RoomInvigilator
-from .services import exam_staff_assign, exam_staff_unassign, room_invigilator_assign, room_invigilator_unassign
+from .services import (
+    EXAM_ROLES,
+    exam_staff_assign,
+    exam_staff_unassign,
+    room_invigilator_assign,
+    room_invigilator_unassign,
+)
 
 
 class ImportForm(forms.Form):
@@ -67,10 +76,36 @@ class CandidateAdmin(admin.ModelAdmin):
 
 @admin.register(Registration)
 class RegistrationAdmin(admin.ModelAdmin):
+    """Who sits where is an assignment too: every change made here is audited. The stage and
+    presence are the exam's own state, moved only by its services."""
+
     list_display = ["ticket_number", "candidate", "exam", "room", "seat", "stage"]
     list_filter = ["exam", "stage"]
     search_fields = ["ticket_number", "candidate__full_name"]
     raw_id_fields = ["candidate"]
+    readonly_fields = ["stage", "stage_changed_at", "connected", "last_seen_at", "disconnected_since", "submitted_at"]
+
+    def save_model(self, request, obj, form, change):
+        # The admin's change view runs in one transaction: the audit row commits with the change.
+        before = {name: form.initial.get(name) for name in form.changed_data}
+        super().save_model(request, obj, form, change)
+        audit_record(
+            event_type="registration.changed_in_admin" if change else "registration.added_in_admin",
+            actor=request.user, subject=obj, exam_id=obj.exam_id, registration_id=obj.pk,
+            data={name: [before[name], getattr(form.cleaned_data[name], "pk", form.cleaned_data[name])]
+                  for name in form.changed_data},
+        )
+
+    def delete_model(self, request, obj):
+        audit_record(
+            event_type="registration.deleted_in_admin", actor=request.user, subject=obj, exam_id=obj.exam_id,
+            registration_id=obj.pk, data={"ticket": obj.ticket_number, "room": obj.room.name, "seat": obj.seat},
+        )
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset.select_related("room"):
+            self.delete_model(request, obj)
 
 
 @admin.register(RoomInvigilator)
@@ -78,6 +113,11 @@ class RoomInvigilatorAdmin(admin.ModelAdmin):
     """Assignments go through the services so that each change is audited."""
 
     list_display = ["room", "user"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            kwargs["queryset"] = User.objects.filter(role=Role.INVIGILATOR, is_active=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -97,6 +137,11 @@ class RoomInvigilatorAdmin(admin.ModelAdmin):
 class ExamStaffAdmin(admin.ModelAdmin):
     list_display = ["exam", "user", "role"]
     list_filter = ["role"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            kwargs["queryset"] = User.objects.filter(role__in=EXAM_ROLES, is_active=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         if change:

@@ -5,7 +5,6 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from invigilate.accounts.models import Role, User
-from invigilate.audit.services import audit_record
 
 from .importing import candidates_import
 from .models import Candidate, Exam, ExamRoom, ExamStaff, Registration, RoomInvigilator
@@ -13,6 +12,8 @@ from .services import (
     EXAM_ROLES,
     exam_staff_assign,
     exam_staff_unassign,
+    registration_delete,
+    registration_save,
     room_invigilator_assign,
     room_invigilator_unassign,
 )
@@ -86,22 +87,11 @@ class RegistrationAdmin(admin.ModelAdmin):
     readonly_fields = ["stage", "stage_changed_at", "connected", "last_seen_at", "disconnected_since", "submitted_at"]
 
     def save_model(self, request, obj, form, change):
-        # The admin's change view runs in one transaction: the audit row commits with the change.
-        before = {name: form.initial.get(name) for name in form.changed_data}
-        super().save_model(request, obj, form, change)
-        audit_record(
-            event_type="registration.changed_in_admin" if change else "registration.added_in_admin",
-            actor=request.user, subject=obj, exam_id=obj.exam_id, registration_id=obj.pk,
-            data={name: [before[name], getattr(form.cleaned_data[name], "pk", form.cleaned_data[name])]
-                  for name in form.changed_data},
-        )
+        previous = {name: form.initial.get(name) for name in form.changed_data}
+        registration_save(registration=obj, previous=previous, actor=request.user)
 
     def delete_model(self, request, obj):
-        audit_record(
-            event_type="registration.deleted_in_admin", actor=request.user, subject=obj, exam_id=obj.exam_id,
-            registration_id=obj.pk, data={"ticket": obj.ticket_number, "room": obj.room.name, "seat": obj.seat},
-        )
-        super().delete_model(request, obj)
+        registration_delete(registration=obj, actor=request.user)
 
     def delete_queryset(self, request, queryset):
         for obj in queryset.select_related("room"):

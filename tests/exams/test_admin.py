@@ -77,7 +77,7 @@ def test_moving_a_candidate_in_the_admin_is_audited_and_the_stage_is_not_editabl
     assert response.status_code == 302
     registration.refresh_from_db()
     assert (registration.room, registration.seat, registration.stage) == (world.room_b, 7, "not_joined")
-    [event] = _events("registration.changed_in_admin")
+    [event] = _events("registration.changed")
     assert event.registration_id == registration.pk and event.actor == world.admin
     assert event.data == {"room": [world.room_a.pk, world.room_b.pk], "seat": [1, 7]}
 

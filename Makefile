@@ -48,6 +48,7 @@ lint: install-test
 
 check-deploy: install
 	INVIGILATE_PRODUCTION=1 SECRET_KEY=check-deploy-$$(date +%s)-not-a-real-secret-key-0123456789abcdef \
+	  ID_NUMBER_HASH_KEY=check-deploy-$$(date +%s)-not-a-real-hash-key-0123456789abcdef \
 	  ALLOWED_HOSTS=exam.example.org $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 clean:

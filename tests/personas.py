@@ -75,6 +75,8 @@ def make_world(**exam_fields) -> World:
     technician = make_user("technician", Role.TECHNICIAN)
     reviewer = make_user("reviewer", Role.REVIEWER)
     admin = make_user("admin", Role.EXAM_ADMIN)
+    admin.is_staff = admin.is_superuser = True  # as seed_demo makes it: the admin site is theirs
+    admin.save(update_fields=["is_staff", "is_superuser"])
     outsider = make_user("outsider", Role.INVIGILATOR)
     room_invigilator_assign(room=room_a, user=invigilator)
     room_invigilator_assign(room=room_b, user=other_invigilator)

@@ -14,7 +14,7 @@ class Role(models.TextChoices):
 class User(AbstractUser):
     """A member of staff. Candidates are not users: they sign in per registration."""
 
-    role = models.CharField(max_length=16, choices=Role.choices, blank=True)
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
 
     @property
@@ -40,6 +40,8 @@ class CandidateSession(models.Model):
     user_agent = models.CharField(max_length=300, blank=True)
 
     class Meta:
+        verbose_name = _("candidate session")
+        verbose_name_plural = _("candidate sessions")
         constraints = [
             # Enforced by the database too: two racing logins cannot both create a live session.
             models.UniqueConstraint(

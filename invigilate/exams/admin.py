@@ -4,9 +4,19 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from invigilate.accounts.models import Role, User
+
 from .importing import candidates_import
 from .models import Candidate, Exam, ExamRoom, ExamStaff, Registration, RoomInvigilator
-from .services import exam_staff_assign, exam_staff_unassign, room_invigilator_assign, room_invigilator_unassign
+from .services import (
+    EXAM_ROLES,
+    exam_staff_assign,
+    exam_staff_unassign,
+    registration_delete,
+    registration_save,
+    room_invigilator_assign,
+    room_invigilator_unassign,
+)
 
 
 class ImportForm(forms.Form):
@@ -67,10 +77,25 @@ class CandidateAdmin(admin.ModelAdmin):
 
 @admin.register(Registration)
 class RegistrationAdmin(admin.ModelAdmin):
+    """Who sits where is an assignment too: every change made here is audited. The stage and
+    presence are the exam's own state, moved only by its services."""
+
     list_display = ["ticket_number", "candidate", "exam", "room", "seat", "stage"]
     list_filter = ["exam", "stage"]
     search_fields = ["ticket_number", "candidate__full_name"]
     raw_id_fields = ["candidate"]
+    readonly_fields = ["stage", "stage_changed_at", "connected", "last_seen_at", "disconnected_since", "submitted_at"]
+
+    def save_model(self, request, obj, form, change):
+        previous = {name: form.initial.get(name) for name in form.changed_data}
+        registration_save(registration=obj, previous=previous, actor=request.user)
+
+    def delete_model(self, request, obj):
+        registration_delete(registration=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset.select_related("room"):
+            self.delete_model(request, obj)
 
 
 @admin.register(RoomInvigilator)
@@ -78,6 +103,11 @@ class RoomInvigilatorAdmin(admin.ModelAdmin):
     """Assignments go through the services so that each change is audited."""
 
     list_display = ["room", "user"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            kwargs["queryset"] = User.objects.filter(role=Role.INVIGILATOR, is_active=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -97,6 +127,11 @@ class RoomInvigilatorAdmin(admin.ModelAdmin):
 class ExamStaffAdmin(admin.ModelAdmin):
     list_display = ["exam", "user", "role"]
     list_filter = ["role"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            kwargs["queryset"] = User.objects.filter(role__in=EXAM_ROLES, is_active=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         if change:

@@ -30,6 +30,7 @@ PHONE = re.compile(r"^(\+?86)?(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 TICKET = re.compile(r"^[A-Z0-9-]{4,32}$")
 PHOTO_TYPES = {"JPEG": "jpg", "PNG": "png"}
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
+MAX_PHOTO_PIXELS = 40_000_000
 
 
 @dataclass
@@ -91,11 +92,16 @@ def _photo(archive: zipfile.ZipFile, names: set[str], name: str) -> tuple[bytes,
     try:
         with Image.open(io.BytesIO(data)) as image:
             kind = image.format
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError):
+            if kind not in PHOTO_TYPES:
+                raise ValidationError(_("photo %(name)s must be JPEG or PNG") % {"name": name})
+            if image.width * image.height > MAX_PHOTO_PIXELS:
+                raise ValidationError(_("photo %(name)s has more than 40 million pixels") % {"name": name})
+            # verify() only reads headers and passes a truncated JPEG, so decode the image;
+            # a JPEG decodes at 1/8 scale (draft), which still reads every byte of it.
+            image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
+            image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
         raise ValidationError(_("photo %(name)s is not a readable image") % {"name": name}) from None
-    if kind not in PHOTO_TYPES:
-        raise ValidationError(_("photo %(name)s must be JPEG or PNG") % {"name": name})
     return data, PHOTO_TYPES[kind]
 
 
@@ -163,11 +169,17 @@ def _check_against_database(exam: Exam, rows: list[_Row], report: ImportReport) 
         r.ticket_number: r for r in Registration.objects.filter(exam=exam).select_related("candidate", "room")
     }
     by_seat = {(r.room_id, r.seat): r.ticket_number for r in existing.values()}
+    by_person = {r.candidate.id_number_hash: r.ticket_number for r in existing.values()}
     importing = {row.ticket for row in rows}
     for row in rows:
         registration = existing.get(row.ticket)
         if registration and registration.candidate.id_number_hash != row.id_hash:
             report.errors.append(RowError(row.line, _("ticket %(t)s already belongs to another person") % {"t": row.ticket}))
+        held = by_person.get(row.id_hash)
+        if held and held != row.ticket:
+            report.errors.append(
+                RowError(row.line, _("this person is already registered for this exam with ticket %(t)s") % {"t": held})
+            )
         holder = by_seat.get((row.room.pk, row.seat))
         if holder and holder != row.ticket and holder not in importing:
             report.errors.append(
@@ -188,9 +200,11 @@ def _write(exam: Exam, rows: list[_Row], report: ImportReport) -> None:
     new_candidates, new_registrations, moved = [], [], []
     for row in rows:
         photo_name = _photo_name(row)
-        if not default_storage.exists(photo_name):
-            default_storage.save(photo_name, ContentFile(row.photo_bytes))
         candidate = candidates.get(row.id_hash)
+        # Photos are named by content: one the candidate already has is stored already
+        # (this spares a re-import one existence check per row, a request each on S3).
+        if (candidate is None or candidate.photo.name != photo_name) and not default_storage.exists(photo_name):
+            default_storage.save(photo_name, ContentFile(row.photo_bytes))
         changed = False
         if candidate is None:
             candidate = Candidate(
@@ -243,11 +257,15 @@ def candidates_import(*, exam: Exam, csv_bytes: bytes, photos_zip: bytes, actor=
         report.errors.append(RowError(1, _("The CSV file has no candidate rows.")))
         return report
     valid = _validate(exam, rows, archive, report)
-    if not report.errors:
-        _check_against_database(exam, valid, report)
     if report.errors:
         return report
     with transaction.atomic():
+        # One import of an exam at a time: the checks against the database below stay true
+        # until this transaction commits (SQLite's IMMEDIATE transactions serialise anyway).
+        Exam.objects.select_for_update().filter(pk=exam.pk).first()
+        _check_against_database(exam, valid, report)
+        if report.errors:
+            return report
         _write(exam, valid, report)
         audit_record(
             event_type="candidates.imported",

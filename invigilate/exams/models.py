@@ -33,6 +33,8 @@ class Exam(models.Model):
 
     class Meta:
         ordering = ["starts_at"]
+        verbose_name = _("exam")
+        verbose_name_plural = _("exams")
 
     def __str__(self) -> str:
         return self.title
@@ -59,11 +61,13 @@ class Exam(models.Model):
 
 
 class ExamRoom(models.Model):
-    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="rooms")
+    exam = models.ForeignKey(Exam, verbose_name=_("exam"), on_delete=models.CASCADE, related_name="rooms")
     name = models.CharField(_("name"), max_length=100)
 
     class Meta:
         ordering = ["exam", "name"]
+        verbose_name = _("exam room")
+        verbose_name_plural = _("exam rooms")
         constraints = [models.UniqueConstraint(fields=["exam", "name"], name="room_name_unique_per_exam")]
 
     def __str__(self) -> str:
@@ -78,7 +82,11 @@ class Candidate(models.Model):
     id_number_masked = models.CharField(_("ID number"), max_length=32)
     phone = models.CharField(_("phone"), max_length=32)
     photo = models.ImageField(_("registered photo"), upload_to="photos/", blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("candidate")
+        verbose_name_plural = _("candidates")
 
     def __str__(self) -> str:
         return f"{self.full_name} ({self.id_number_masked})"
@@ -96,12 +104,14 @@ class Registration(models.Model):
         SUBMITTED = "submitted", _("Submitted")
         COMPLETE = "complete", _("All uploads complete")
 
-    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="registrations")
-    candidate = models.ForeignKey(Candidate, on_delete=models.PROTECT, related_name="registrations")
+    exam = models.ForeignKey(Exam, verbose_name=_("exam"), on_delete=models.CASCADE, related_name="registrations")
+    candidate = models.ForeignKey(
+        Candidate, verbose_name=_("candidate"), on_delete=models.PROTECT, related_name="registrations"
+    )
     ticket_number = models.CharField(_("admission ticket number"), max_length=32)
-    room = models.ForeignKey(ExamRoom, on_delete=models.PROTECT, related_name="registrations")
+    room = models.ForeignKey(ExamRoom, verbose_name=_("room"), on_delete=models.PROTECT, related_name="registrations")
     seat = models.PositiveIntegerField(_("seat"))
-    stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.NOT_JOINED)
+    stage = models.CharField(_("stage"), max_length=16, choices=Stage.choices, default=Stage.NOT_JOINED)
     stage_changed_at = models.DateTimeField(null=True, blank=True)
     # Presence of the PC page's websocket; the live-alerts sweep keeps it honest.
     connected = models.BooleanField(default=False)
@@ -111,6 +121,8 @@ class Registration(models.Model):
 
     class Meta:
         ordering = ["exam", "room", "seat"]
+        verbose_name = _("registration")
+        verbose_name_plural = _("registrations")
         constraints = [
             models.UniqueConstraint(fields=["exam", "ticket_number"], name="ticket_unique_per_exam"),
             models.UniqueConstraint(fields=["exam", "candidate"], name="candidate_once_per_exam"),
@@ -122,21 +134,39 @@ class Registration(models.Model):
 
 
 class RoomInvigilator(models.Model):
-    room = models.ForeignKey(ExamRoom, on_delete=models.CASCADE, related_name="invigilator_assignments")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="room_assignments")
+    room = models.ForeignKey(
+        ExamRoom, verbose_name=_("room"), on_delete=models.CASCADE, related_name="invigilator_assignments"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("invigilator"), on_delete=models.CASCADE,
+        related_name="room_assignments",
+    )
 
     class Meta:
+        verbose_name = _("invigilator of a room")
+        verbose_name_plural = _("invigilators of rooms")
         constraints = [models.UniqueConstraint(fields=["room", "user"], name="invigilator_once_per_room")]
 
 
 class ExamStaff(models.Model):
     """A supervisor, technician or reviewer assigned to a whole exam."""
 
-    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="staff_assignments")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="exam_assignments")
-    role = models.CharField(max_length=16)
+    class Role(models.TextChoices):
+        # The per-exam subset of accounts.Role (invigilators are assigned per room).
+        SUPERVISOR = "supervisor", _("Roaming supervisor")
+        TECHNICIAN = "technician", _("Technician")
+        REVIEWER = "reviewer", _("Reviewer")
+
+    exam = models.ForeignKey(Exam, verbose_name=_("exam"), on_delete=models.CASCADE, related_name="staff_assignments")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("member of staff"), on_delete=models.CASCADE,
+        related_name="exam_assignments",
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
 
     class Meta:
+        verbose_name = _("staff of an exam")
+        verbose_name_plural = _("staff of exams")
         constraints = [models.UniqueConstraint(fields=["exam", "user", "role"], name="staff_role_once_per_exam")]
 
 

@@ -2,7 +2,7 @@ import hashlib
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from django.core.files.base import ContentFile, File
 from django.db import transaction
@@ -130,6 +130,33 @@ class JourneyError(Exception):
 
 def _local(moment: datetime) -> str:
     return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+@transaction.atomic
+def registration_save(*, registration: Registration, previous: dict[str, Any], actor) -> None:
+    """Save a registration that a member of staff edited (the admin) and record the change.
+
+    ``previous`` maps each edited field to its value before the edit (foreign keys as ids).
+    Who sits where decides who invigilates them, so every such change is audited.
+    """
+    created = registration.pk is None
+    registration.save()
+    audit_record(
+        event_type="registration.added" if created else "registration.changed",
+        actor=actor, subject=registration, exam_id=registration.exam_id, registration_id=registration.pk,
+        data={
+            name: [old, getattr(registration, f"{name}_id", getattr(registration, name))]
+            for name, old in previous.items()
+        },
+    )
+
+
+@transaction.atomic
+def registration_delete(*, registration: Registration, actor) -> None:
+    audit_record(
+        event_type="registration.deleted", actor=actor, subject=registration, exam_id=registration.exam_id,
+        registration_id=registration.pk,
+        data={"ticket": registration.ticket_number, "room": registration.room.name, "seat": registration.seat},
+    )
+    registration.delete()
 
 
 def registration_stage_set(*, registration: Registration, stage: str, actor_label: str | None = None) -> bool:

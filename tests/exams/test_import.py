@@ -117,3 +117,20 @@ def test_the_admin_upload_imports(world, client):
     )
     assert response.status_code == 302
     assert Candidate.objects.filter(full_name="考生10").exists()
+
+
+def test_a_truncated_photo_is_refused(world):
+    rows = good_rows(1, start=10)
+    whole = photo_bytes(10)
+    csv_bytes, photos = build(rows, photos={"p10.jpg": whole[: len(whole) // 2]})
+    report = candidates_import(exam=world.exam, csv_bytes=csv_bytes, photos_zip=photos)
+    assert [(error.row, "not a readable image" in error.message) for error in report.errors] == [(2, True)]
+
+
+def test_a_person_already_registered_under_another_ticket_is_refused(world):
+    rows = good_rows(1, start=10)
+    rows[0]["id_number"] = world.candidate_id_number
+    csv_bytes, photos = build(rows)
+    report = candidates_import(exam=world.exam, csv_bytes=csv_bytes, photos_zip=photos)
+    assert f"already registered for this exam with ticket {world.candidate.ticket_number}" in report.errors[0].message
+    assert not Registration.objects.filter(ticket_number="T00010").exists()

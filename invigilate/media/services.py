@@ -122,7 +122,8 @@ def media_peer_assign(*, registration: Registration, source: str) -> tuple[Media
 
 
 def _peer_move(*, peer_id: int, new: str, **fields) -> MediaPeer | None:
-    peer = MediaPeer.objects.select_for_update().filter(pk=peer_id).first()
+    # NO KEY UPDATE: segments being inserted (FK to this row) must not wait on it, nor it on them.
+    peer = MediaPeer.objects.select_for_update(no_key=True).filter(pk=peer_id).first()
     if peer is None:
         return None
     if new not in MediaPeer.TRANSITIONS[peer.status]:

@@ -267,7 +267,7 @@ class MediaWorkerRuntime:
 
     async def start(self) -> "MediaWorkerRuntime":
         self.layer = get_channel_layer()
-        self.channel_name = await self.layer.new_channel("media-worker.")
+        self.channel_name = await self.layer.new_channel()
         await self._register()
         if self.detectors is not None:
             self.detectors.start(self)

@@ -3,15 +3,14 @@ recording and gaps. The worker runs in-process (embedded) or as ``manage.py medi
 with the Redis channel layer, whichever the settings say."""
 
 import asyncio
+import hashlib
 import time
-from pathlib import Path
 
 import av
 import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
-from django.conf import settings
 from django.test import Client
 
 from invigilate.asgi import application
@@ -47,11 +46,10 @@ async def wait_for(predicate, timeout: float = 10):
         await asyncio.sleep(0.1)
 
 
-async def test_it_carries_a_candidate_to_thumbnails_focus_view_recording_and_gap(live_world, media_worker, tmp_path):
+async def test_it_carries_a_candidate_to_thumbnails_focus_view_recording_and_gap(live_world, media_worker, media_root):
     world = live_world
-    settings.MEDIA_ROOT = tmp_path  # the embedded worker writes here; a worker process uses its own
     layer = get_channel_layer()
-    wall = await layer.new_channel("test-wall.")
+    wall = await layer.new_channel()
     await layer.group_add(room_group(world.room_a.pk), wall)
 
     candidate = socket("/ws/candidate/", await sync_to_async(signed_in_cookie)(world))
@@ -114,13 +112,15 @@ async def test_it_carries_a_candidate_to_thumbnails_focus_view_recording_and_gap
     await wait_for(lambda: RecordingGap.objects.filter(registration=world.candidate, ended_at__isnull=True).exists(), 15)
     await wait_for(lambda: RecordingSegment.objects.filter(registration=world.candidate, track="camera").exists(), 10)
     segment = await sync_to_async(RecordingSegment.objects.get)(registration=world.candidate, track="camera")
-    path = Path(settings.MEDIA_ROOT if settings.MEDIA_EMBEDDED_WORKER else settings.MEDIA_ROOT) / segment.path
-    if path.exists():
-        with av.open(str(path)) as container:
-            kinds = sorted(stream.type for stream in container.streams)
-            duration = container.duration / 1_000_000
-        assert kinds == ["audio", "video"]
-        assert abs(duration - segment.duration_seconds) < 1.0
+    path = media_root / segment.path
+    with av.open(str(path)) as container:
+        kinds = sorted(stream.type for stream in container.streams)
+        duration = container.duration / 1_000_000
+        frames = sum(1 for _ in container.decode(video=0))
+    assert kinds == ["audio", "video"]
+    assert abs(duration - segment.duration_seconds) < 1.0
+    assert frames >= 10 * (segment.duration_seconds - 1)  # 10 fps sent, every frame kept
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == segment.sha256
     assert segment.duration_seconds == pytest.approx(sent_for, abs=2.5)
     assert await sync_to_async(
         AuditEvent.objects.filter(event_type="media.segment_recorded", data__sha256=segment.sha256).exists

@@ -140,7 +140,9 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py 8 reads with a 5 s socket timeout by default, exactly channels-redis's
+                # 5 s blocking pop: an idle consumer then dies with TimeoutError. Read longer.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 10}],
                 "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "invigilate"),
                 "capacity": 1000,
                 "expiry": 30,

@@ -77,6 +77,9 @@ def ice_loopback_restrict() -> None:
             return
         await original_add(self, remote_candidate)
 
+    # Peer-reflexive candidates (checks arriving from another address of this machine, as
+    # Chromium sends from every interface) need no filter: our only sockets are bound to
+    # 127.0.0.1, which can reach nothing but this machine.
     aioice.ice.get_host_addresses = host_addresses
     aioice.ice.Connection.add_remote_candidate = add_remote_candidate
     _restricted = True

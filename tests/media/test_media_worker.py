@@ -48,6 +48,9 @@ async def wait_for(predicate, timeout: float = 10):
 
 async def test_it_carries_a_candidate_to_thumbnails_focus_view_recording_and_gap(live_world, media_worker, media_root):
     world = live_world
+    # The test pattern is a flat colour: to the detectors, a covered camera.
+    world.exam.rules = {"camera_blocked_seconds": 1}
+    await sync_to_async(world.exam.save)()
     layer = get_channel_layer()
     wall = await layer.new_channel()
     await layer.group_add(room_group(world.room_a.pk), wall)
@@ -103,7 +106,10 @@ async def test_it_carries_a_candidate_to_thumbnails_focus_view_recording_and_gap
         await viewer_socket.disconnect()
         await viewer.close()
 
-        await asyncio.sleep(1.5)
+        # The detectors (in their own process) flag it, with the frame kept as evidence.
+        await wait_for(lambda: AuditEvent.objects.filter(event_type="detector.camera_blocked").exists(), 20)
+        flag = await sync_to_async(AuditEvent.objects.get)(event_type="detector.camera_blocked")
+        assert flag.registration_id == world.candidate.pk and (media_root / flag.data["snapshot"]).exists()
     finally:
         await pc.close()
     sent_for = time.monotonic() - started

@@ -271,3 +271,25 @@ CELERY_BEAT_SCHEDULE["exams-force-submission"] = {"task": "exams.force_submissio
 CELERY_BEAT_SCHEDULE["helpdesk-sweep-offers"] = {"task": "helpdesk.sweep_offers", "schedule": timedelta(seconds=5)}
 CELERY_BEAT_SCHEDULE["helpdesk-sweep-unresolved"] = {"task": "helpdesk.sweep_unresolved", "schedule": timedelta(seconds=30)}
 CELERY_BEAT_SCHEDULE["helpdesk-sweep-presence"] = {"task": "helpdesk.sweep_presence", "schedule": timedelta(seconds=15)}
+# --- Media plane (invigilate.media) -------------------------------------------------------
+# The embedded default runs one media worker inside the web process; with Redis, run
+# ``manage.py media_worker`` processes (one per core) and the web processes run none.
+MEDIA_EMBEDDED_WORKER = env_bool("MEDIA_EMBEDDED_WORKER", not REDIS_URL)
+# Tests: gather only 127.0.0.1 and drop remote candidates outside 127.0.0.0/8.
+MEDIA_ICE_LOOPBACK_ONLY = env_bool("MEDIA_ICE_LOOPBACK_ONLY", False)
+MEDIA_STUN_URLS = env_list("MEDIA_STUN_URLS", "")
+MEDIA_TURN_URLS = env_list("MEDIA_TURN_URLS", "")
+MEDIA_TURN_SECRET = os.environ.get("MEDIA_TURN_SECRET", "")
+MEDIA_TURN_TTL_SECONDS = int(os.environ.get("MEDIA_TURN_TTL_SECONDS", str(4 * 3600)))
+MEDIA_WORKER_HEARTBEAT_SECONDS = float(os.environ.get("MEDIA_WORKER_HEARTBEAT_SECONDS", "2"))
+MEDIA_WORKER_DEAD_AFTER_SECONDS = float(os.environ.get("MEDIA_WORKER_DEAD_AFTER_SECONDS", "10"))
+# Above this share of a core a worker takes no new candidates (event-loop lag jumps at ~0.9).
+MEDIA_WORKER_MAX_LOAD = float(os.environ.get("MEDIA_WORKER_MAX_LOAD", "0.8"))
+MEDIA_THUMBNAIL_CAMERA_SECONDS = float(os.environ.get("MEDIA_THUMBNAIL_CAMERA_SECONDS", "1"))
+MEDIA_THUMBNAIL_SCREEN_SECONDS = float(os.environ.get("MEDIA_THUMBNAIL_SCREEN_SECONDS", "5"))
+MEDIA_THUMBNAIL_KEEP_MINUTES = int(os.environ.get("MEDIA_THUMBNAIL_KEEP_MINUTES", "30"))
+MEDIA_RECORDING = env_bool("MEDIA_RECORDING", True)
+MEDIA_RECORDING_SEGMENT_SECONDS = float(os.environ.get("MEDIA_RECORDING_SEGMENT_SECONDS", "60"))
+MEDIA_DETECTORS = env_bool("MEDIA_DETECTORS", True)
+CELERY_BEAT_SCHEDULE["media-worker-sweep"] = {"task": "invigilate.media.tasks.media_worker_sweep", "schedule": 5.0}
+CELERY_BEAT_SCHEDULE["media-thumbnail-purge"] = {"task": "invigilate.media.tasks.thumbnail_purge", "schedule": 300.0}

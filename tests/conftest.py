@@ -15,6 +15,8 @@ import pytest
 # around it are still plain synchronous code.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 os.environ.setdefault("INVIGILATE_FAST_PASSWORD_HASHER", "1")
+# WebRTC in tests stays on 127.0.0.1 (the live server and media workers inherit this).
+os.environ.setdefault("MEDIA_ICE_LOOPBACK_ONLY", "1")
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 E2E_REQUIRED = os.environ.get("E2E") == "required"
@@ -31,6 +33,10 @@ def pytest_configure(config):
 
     # Settings may already be loaded by pytest-django; the live server reads the env var.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ICE_LOOPBACK_ONLY = True
+    from invigilate.media.ice import ice_loopback_restrict
+
+    ice_loopback_restrict()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -36,6 +36,18 @@ class ExamRules:
     evidence_video_kbps: int = 800
     # How often the phone page asks the server whether the exam is over.
     evidence_status_poll_seconds: int = 10
+    # Media detectors (automatic flags): how long a condition must last before it flags.
+    face_absent_seconds: float = 10
+    multiple_faces_seconds: float = 3
+    looking_away_seconds: float = 10
+    looking_away_yaw: float = 0.6  # nose offset from the eyes' middle, in eye distances
+    camera_blocked_seconds: float = 10
+    camera_frozen_seconds: float = 15
+    face_check_seconds: float = 60
+    face_match_max_distance: float = 0.6
+    speech_seconds: float = 8
+    speech_sample_seconds: float = 4
+    speech_min_fraction: float = 0.3
 
 
 def exam_rules(exam) -> ExamRules:

@@ -1,0 +1,241 @@
+"""Encoded-packet passthrough over aiortc: the one module that reaches into its receiver/sender.
+
+aiortc decodes every received frame and re-encodes every sent one. The media worker needs
+neither: recording copies packets into WebM, focus viewers get the candidate's own encoded
+frames, and thumbnails need only a keyframe now and then. This module:
+
+- taps a receiver's encoded frames (``receiver_tap``): each reassembled frame goes to an
+  ``EncodedTrackHub``; only frames the hub asks for reach aiortc's decoder thread;
+- forwards encoded frames to another peer connection (``ForwardingTrack``): its ``recv``
+  returns ``av.Packet``, which aiortc's sender packetises without encoding;
+- carries keyframe requests both ways: a viewer's PLI becomes a PLI to the candidate.
+
+It relies on two aiortc internals, checked at install time so an upgrade that moves them
+fails loudly: the receiver's decoder queue (``queue.Queue`` of ``(codec, JitterFrame)``,
+read by the decoder thread started in ``receive()``) and the sender's ``_send_keyframe``.
+"""
+
+import asyncio
+import logging
+import queue
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+
+import av
+from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender
+from aiortc.mediastreams import MediaStreamError
+
+logger = logging.getLogger(__name__)
+
+KEYFRAME_REQUEST_MIN_INTERVAL = 0.25  # seconds; PLIs closer than this add nothing
+FORWARD_QUEUE_FRAMES = 30
+
+
+def vp8_is_keyframe(data: bytes) -> bool:
+    """RFC 6386 9.1: bit 0 of the frame tag is 0 for a keyframe."""
+    return len(data) > 0 and (data[0] & 0x01) == 0
+
+
+def vp8_dimensions(data: bytes) -> tuple[int, int] | None:
+    """Width and height from a VP8 keyframe header, or None for other frames."""
+    if len(data) < 10 or not vp8_is_keyframe(data) or data[3:6] != b"\x9d\x01\x2a":
+        return None
+    return int.from_bytes(data[6:8], "little") & 0x3FFF, int.from_bytes(data[8:10], "little") & 0x3FFF
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedFrame:
+    data: bytes
+    timestamp: int  # RTP clock units, starting near 0 for the track
+    clock_rate: int
+    kind: str  # "audio" or "video"
+    keyframe: bool
+    received_at: float  # time.monotonic()
+
+    @property
+    def time_base(self) -> Fraction:
+        return Fraction(1, self.clock_rate)
+
+
+class EncodedTrackHub:
+    """Fan-out of one received track's encoded frames, and the gate to its decoder."""
+
+    def __init__(self, *, kind: str, name: str = ""):
+        self.kind = kind
+        self.name = name
+        self.subscribers: list[Callable[[EncodedFrame], None]] = []
+        self.frames = 0
+        self.keyframes = 0
+        self.last_frame_at: float | None = None
+        self.last_keyframe_at: float | None = None
+        self.codec_name: str | None = None
+        self.dimensions: tuple[int, int] | None = None
+        self._decode_next_keyframe = False
+        self._decode_until = 0.0
+        self._keyframe_requester: Callable[[], None] | None = None
+        self._last_keyframe_request = 0.0
+        self._timestamp_origin: int | None = None
+        self._last_timestamp = 0
+
+    # --- the receiving side ----------------------------------------------------------
+    def publish(self, codec, frame) -> bool:
+        """Called (on the event loop) for each reassembled frame. True: decode this one."""
+        now = time.monotonic()
+        data = bytes(frame.data)
+        self.codec_name = codec.name
+        keyframe = self.kind == "video" and codec.name == "VP8" and vp8_is_keyframe(data)
+        if self.kind == "audio":
+            keyframe = True  # every Opus packet stands on its own
+        if keyframe and self.kind == "video":
+            self.keyframes += 1
+            self.last_keyframe_at = now
+            self.dimensions = vp8_dimensions(data) or self.dimensions
+        self.frames += 1
+        self.last_frame_at = now
+        encoded = EncodedFrame(data, frame.timestamp, codec.clockRate, self.kind, keyframe, now)
+        for subscriber in list(self.subscribers):
+            try:
+                subscriber(encoded)
+            except Exception:  # one broken consumer must not starve the others
+                logger.exception("subscriber of %s failed", self.name)
+        return self._wants_decode(encoded)
+
+    def _wants_decode(self, frame: EncodedFrame) -> bool:
+        if self.kind == "audio":
+            return frame.received_at < self._decode_until
+        if self._decode_next_keyframe and frame.keyframe:
+            self._decode_next_keyframe = False
+            return True
+        return False
+
+    def decode_next_keyframe(self) -> None:
+        """Let the next keyframe through to aiortc's decoder (and ask the sender for one)."""
+        self._decode_next_keyframe = True
+        self.request_keyframe()
+
+    def decode_for(self, seconds: float) -> None:
+        """Audio: decode everything received in the next ``seconds``."""
+        self._decode_until = time.monotonic() + seconds
+
+    # --- keyframes -------------------------------------------------------------------
+    def set_keyframe_requester(self, requester: Callable[[], None]) -> None:
+        self._keyframe_requester = requester
+
+    def request_keyframe(self) -> None:
+        now = time.monotonic()
+        if self._keyframe_requester is None or now - self._last_keyframe_request < KEYFRAME_REQUEST_MIN_INTERVAL:
+            return
+        self._last_keyframe_request = now
+        self._keyframe_requester()
+
+    # --- subscribers -----------------------------------------------------------------
+    def subscribe(self, subscriber: Callable[[EncodedFrame], None]) -> Callable[[], None]:
+        self.subscribers.append(subscriber)
+        if self.kind == "video":
+            self.request_keyframe()  # a new consumer can start only at a keyframe
+
+        def unsubscribe():
+            if subscriber in self.subscribers:
+                self.subscribers.remove(subscriber)
+
+        return unsubscribe
+
+
+class _DecoderGate(queue.Queue):
+    """Stands in for RTCRtpReceiver's decoder queue: every frame goes to the hub first."""
+
+    def __init__(self, hub: EncodedTrackHub):
+        super().__init__()
+        self.hub = hub
+
+    def put(self, item, block=True, timeout=None):
+        if item is None:  # the receiver stopping its decoder thread
+            return super().put(item, block, timeout)
+        codec, frame = item
+        if self.hub.publish(codec, frame):
+            super().put(item, block, timeout)
+
+
+_DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
+_DECODER_THREAD = "_RTCRtpReceiver__decoder_thread"
+
+
+def receiver_tap(receiver: RTCRtpReceiver, hub: EncodedTrackHub) -> None:
+    """Route ``receiver``'s encoded frames through ``hub``. Call from the "track" event,
+    before the connection starts receiving (aiortc hands the queue to its decoder thread in
+    ``receive()``)."""
+    if not isinstance(getattr(receiver, _DECODER_QUEUE, None), queue.Queue):
+        raise RuntimeError("this aiortc has no decoder queue where passthrough expects it")
+    if getattr(receiver, _DECODER_THREAD, None) is not None:
+        raise RuntimeError("receiver_tap must run before the receiver starts")
+    setattr(receiver, _DECODER_QUEUE, _DecoderGate(hub))
+
+    def request_keyframe():
+        sources = receiver.getSynchronizationSources()
+        if sources:
+            asyncio.ensure_future(receiver._send_rtcp_pli(sources[0].source))
+
+    hub.set_keyframe_requester(request_keyframe)
+
+
+class ForwardingTrack(MediaStreamTrack):
+    """A track that re-sends a hub's encoded frames as they are (no decode, no encode).
+
+    Starts at a keyframe; if the viewer falls behind (its queue fills) it drops to the next
+    keyframe instead of sending a stream the decoder cannot use.
+    """
+
+    def __init__(self, hub: EncodedTrackHub):
+        super().__init__()
+        self.kind = hub.kind
+        self.hub = hub
+        self.queue: asyncio.Queue[EncodedFrame] = asyncio.Queue(maxsize=FORWARD_QUEUE_FRAMES)
+        self.waiting_for_keyframe = hub.kind == "video"
+        self.frames_forwarded = 0
+        self.frames_dropped = 0
+        self._origin: int | None = None
+        self._unsubscribe = hub.subscribe(self._push)
+
+    def _push(self, frame: EncodedFrame) -> None:
+        if self.readyState != "live":
+            return
+        if self.waiting_for_keyframe:
+            if not frame.keyframe:
+                self.frames_dropped += 1
+                self.hub.request_keyframe()
+                return
+            self.waiting_for_keyframe = False
+        if self.queue.full():
+            self.frames_dropped += self.queue.qsize() + 1
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            if self.kind == "video":
+                self.waiting_for_keyframe = True
+                self.hub.request_keyframe()
+                return
+        self.queue.put_nowait(frame)
+
+    async def recv(self) -> av.Packet:
+        if self.readyState != "live":
+            raise MediaStreamError
+        frame = await self.queue.get()
+        if self._origin is None:
+            self._origin = frame.timestamp
+        packet = av.Packet(frame.data)
+        packet.pts = (frame.timestamp - self._origin) & 0xFFFFFFFF
+        packet.time_base = frame.time_base
+        self.frames_forwarded += 1
+        return packet
+
+    def stop(self) -> None:
+        self._unsubscribe()
+        super().stop()
+
+
+def sender_forward_keyframe_requests(sender: RTCRtpSender, track: ForwardingTrack) -> None:
+    """A viewer's PLI/FIR asks the candidate for a keyframe (we cannot make one ourselves)."""
+    if not callable(getattr(sender, "_send_keyframe", None)):
+        raise RuntimeError("this aiortc has no sender keyframe hook where passthrough expects it")
+    sender._send_keyframe = track.hub.request_keyframe

@@ -1,0 +1,146 @@
+"""Whole-exam recording by copying received packets into WebM segments (never re-encoding).
+
+A ``SegmentRecorder`` subscribes to encoded-frame hubs (camera + microphone in one file,
+the screen in another), starts each segment on a video keyframe, and rotates every
+``MEDIA_RECORDING_SEGMENT_SECONDS``. A closed segment's SHA-256 goes into the audit chain.
+"""
+
+import hashlib
+import logging
+import os
+import struct
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from .passthrough import EncodedFrame, EncodedTrackHub
+
+logger = logging.getLogger(__name__)
+
+# RFC 7845 5.1 identification header (mono, 48 kHz, 312 samples of pre-skip as libopus uses).
+OPUS_HEAD = b"OpusHead" + struct.pack("<BBHIhB", 1, 2, 312, 48000, 0, 0)
+
+
+class SegmentRecorder:
+    """Writes one device track group (e.g. camera + microphone) into successive WebM files.
+
+    ``on_segment(path, sequence, started_at, ended_at, duration, size, sha256)`` is called
+    for each finished file; the caller records it (a database write, off the event loop).
+    """
+
+    def __init__(self, *, directory: Path, name: str, video: EncodedTrackHub, audio: EncodedTrackHub | None,
+                 segment_seconds: float, on_segment: Callable[..., None]):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.name = name
+        self.video = video
+        self.audio = audio
+        self.segment_seconds = segment_seconds
+        self.on_segment = on_segment
+        self.sequence = 0
+        self.container = None
+        self.path: Path | None = None
+        self.started_wall: float = 0
+        self.started_monotonic: float = 0
+        self.rotate_requested = False
+        self.video_stream = self.audio_stream = None
+        self.video_origin: int | None = None
+        self.audio_origin: int | None = None
+        self.last_video_pts = -1
+        self.last_audio_pts = -1
+        self.bytes_written = 0
+        self._unsubscribe = [video.subscribe(self._on_video)]
+        if audio is not None:
+            self._unsubscribe.append(audio.subscribe(self._on_audio))
+
+    def _open(self, frame: EncodedFrame) -> None:
+        self.sequence += 1
+        self.path = self.directory / f"{self.name}-{self.sequence:05d}.webm"
+        self.container = av.open(str(self.path), "w", format="webm")
+        width, height = self.video.dimensions or (640, 480)
+        self.video_stream = self.container.add_stream("libvpx", rate=30)
+        self.video_stream.width, self.video_stream.height = width, height
+        self.video_stream.time_base = Fraction(1, 1000)
+        if self.audio is not None:
+            self.audio_stream = self.container.add_stream("libopus", rate=48000)
+            self.audio_stream.time_base = Fraction(1, 1000)
+            self.audio_stream.codec_context.extradata = OPUS_HEAD
+        self.started_wall = time.time()
+        self.started_monotonic = time.monotonic()
+        self.video_origin = frame.timestamp
+        self.audio_origin = None
+        self.last_video_pts = self.last_audio_pts = -1
+        self.rotate_requested = False
+
+    def _mux(self, stream, data: bytes, pts_ms: int, keyframe: bool) -> None:
+        packet = av.Packet(data)
+        packet.stream = stream
+        packet.time_base = Fraction(1, 1000)
+        packet.pts = packet.dts = pts_ms
+        packet.is_keyframe = keyframe
+        self.container.mux(packet)
+
+    def _on_video(self, frame: EncodedFrame) -> None:
+        if self.container is not None and not self.rotate_requested and (
+            time.monotonic() - self.started_monotonic >= self.segment_seconds
+        ):
+            self.rotate_requested = True
+            self.video.request_keyframe()
+        if self.container is None or (self.rotate_requested and frame.keyframe):
+            if not frame.keyframe:
+                self.video.request_keyframe()
+                return
+            self._close()
+            self._open(frame)
+        pts = (frame.timestamp - self.video_origin) * 1000 // frame.clock_rate
+        if pts <= self.last_video_pts:  # a repeated or reordered timestamp: WebM needs monotonic
+            pts = self.last_video_pts + 1
+        self.last_video_pts = pts
+        self._write(self.video_stream, frame, pts)
+
+    def _on_audio(self, frame: EncodedFrame) -> None:
+        if self.container is None:
+            return
+        if self.audio_origin is None:
+            # Align audio to the segment's start on the wall clock (separate RTP clocks).
+            offset_ms = int((frame.received_at - self.started_monotonic) * 1000)
+            self.audio_origin = frame.timestamp - offset_ms * frame.clock_rate // 1000
+        pts = (frame.timestamp - self.audio_origin) * 1000 // frame.clock_rate
+        if pts <= self.last_audio_pts:
+            pts = self.last_audio_pts + 1
+        self.last_audio_pts = pts
+        self._write(self.audio_stream, frame, max(pts, 0))
+
+    def _write(self, stream, frame: EncodedFrame, pts: int) -> None:
+        try:
+            self._mux(stream, frame.data, pts, frame.keyframe)
+            self.bytes_written += len(frame.data)
+        except av.FFmpegError:
+            logger.exception("muxing into %s failed", self.path)
+
+    def _close(self) -> None:
+        if self.container is None:
+            return
+        self.container.close()
+        self.container = None
+        ended = time.time()
+        path = self.path
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        self.on_segment(
+            path=str(path), sequence=self.sequence,
+            started_at=datetime.fromtimestamp(self.started_wall, UTC), ended_at=datetime.fromtimestamp(ended, UTC),
+            duration_seconds=max(self.last_video_pts, self.last_audio_pts, 0) / 1000,
+            size_bytes=os.path.getsize(path), sha256=digest.hexdigest(),
+        )
+
+    def stop(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._close()

@@ -1,0 +1,413 @@
+"""The media worker: aiortc peers for candidates' devices and for focus viewers.
+
+One ``MediaWorkerRuntime`` per process (``manage.py media_worker``), or one inside the web
+process in the embedded default. It listens on its own channel-layer channel; the web side
+finds it through the database (``MediaWorker.channel_name``), so signalling is the same
+whether the worker is in-process or on another machine.
+
+Messages it understands (``type``):
+- ``media.offer``: a candidate device's offer -> ``media.answer`` to ``reply_channel``;
+- ``media.peer_close``: drop a peer (the device reconnected elsewhere);
+- ``media.viewer_offer`` / ``media.viewer_close``: a focus view opens / closes.
+"""
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from invigilate.realtime.events import event_build
+from invigilate.realtime.groups import candidate_group, room_group
+
+from . import services
+from .ice import ice_servers_for_worker
+from .passthrough import EncodedTrackHub, ForwardingTrack, receiver_tap, sender_forward_keyframe_requests
+from .recording import SegmentRecorder
+from .thumbnails import jpeg_from_frame, thumbnail_store, thumbnail_url
+
+logger = logging.getLogger(__name__)
+
+VIDEO_TRACKS = ("camera", "screen")
+VIEWER_VIDEO_ORDER = ("camera", "screen", "phone")
+
+
+def db(function):
+    return sync_to_async(function, thread_sensitive=False)
+
+
+class CandidatePeer:
+    """One device's connection: taps every track, makes thumbnails, records, feeds viewers."""
+
+    def __init__(self, runtime: "MediaWorkerRuntime", message: dict):
+        self.runtime = runtime
+        self.peer_id: int = message["peer_id"]
+        self.registration_id: int = message["registration_id"]
+        self.room_id: int = message["room_id"]
+        self.exam_id: int = message["exam_id"]
+        self.source: str = message.get("source", "pc")
+        self.track_names: dict[str, str] = message.get("tracks") or {}
+        self.pc = RTCPeerConnection(ice_servers_for_worker())
+        self.hubs: dict[str, EncodedTrackHub] = {}
+        self.remote_tracks: dict[str, object] = {}
+        self.tasks: list[asyncio.Task] = []
+        self.recorders: list[SegmentRecorder] = []
+        self.viewers: set[ViewerPeer] = set()
+        self.closed = False
+        self.live = False
+        self.pc.on("track", self._on_track)
+        self.pc.on("connectionstatechange", self._on_state)
+
+    def _name_for(self, track) -> str:
+        transceiver = next((t for t in self.pc.getTransceivers() if t.receiver.track is track), None)
+        name = self.track_names.get(str(transceiver.mid)) if transceiver else None
+        if name:
+            return name
+        if track.kind == "audio":
+            return "microphone"
+        # Without a map from the page: the device's first video is its camera.
+        taken = [n for n in self.hubs if n in VIDEO_TRACKS]
+        return VIDEO_TRACKS[len(taken)] if len(taken) < len(VIDEO_TRACKS) else f"video{len(taken)}"
+
+    def _on_track(self, track) -> None:
+        name = self._name_for(track)
+        if self.source == "phone" and name == "camera":
+            name = "phone"
+        transceiver = next(t for t in self.pc.getTransceivers() if t.receiver.track is track)
+        hub = EncodedTrackHub(kind=track.kind, name=f"{self.registration_id}/{name}")
+        receiver_tap(transceiver.receiver, hub)
+        self.hubs[name] = hub
+        self.remote_tracks[name] = track
+        # Every received track is read, or decoded frames would pile up in aiortc.
+        self.tasks.append(asyncio.ensure_future(self._consume(name, track, hub)))
+        if track.kind == "video":
+            interval = (
+                settings.MEDIA_THUMBNAIL_CAMERA_SECONDS if name in ("camera",) else settings.MEDIA_THUMBNAIL_SCREEN_SECONDS
+            )
+            self.tasks.append(asyncio.ensure_future(self._ask_for_keyframes(hub, interval)))
+        detectors = self.runtime.detectors
+        if detectors is not None:
+            detectors.attach(self, name, hub)
+
+    async def _ask_for_keyframes(self, hub: EncodedTrackHub, interval: float) -> None:
+        while not self.closed:
+            hub.decode_next_keyframe()
+            await asyncio.sleep(interval)
+
+    async def _consume(self, name: str, track, hub: EncodedTrackHub) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            if track.kind == "audio":
+                if self.runtime.detectors is not None:
+                    self.runtime.detectors.audio_frame(self, frame)
+                continue
+            taken_at = time.time()
+            try:
+                jpeg = await loop.run_in_executor(None, jpeg_from_frame, frame)
+                if self.runtime.detectors is not None and name in ("camera", "phone"):
+                    self.runtime.detectors.video_frame(self, name, jpeg, taken_at)
+                await self._publish_thumbnail(name, jpeg, taken_at)
+            except Exception:
+                logger.exception("thumbnail of %s/%s failed", self.registration_id, name)
+
+    async def _publish_thumbnail(self, name: str, jpeg: bytes, taken_at: float) -> None:
+        _, taken_ms = await db(thumbnail_store)(registration_id=self.registration_id, track=name, jpeg=jpeg, taken_at=taken_at)
+        if name != "camera":
+            return  # the wall's tile shows the camera; screens are kept for the review
+        event = event_build(
+            "media.thumbnail", registration_id=self.registration_id,
+            url=thumbnail_url(registration_id=self.registration_id, track=name, taken_ms=taken_ms),
+            taken_at=datetime.fromtimestamp(taken_at, UTC).isoformat(),
+        )
+        await self.runtime.layer.group_send(room_group(self.room_id), event)
+
+    async def _on_state(self) -> None:
+        state = self.pc.connectionState
+        if state == "connected" and not self.live:
+            self.live = True
+            await db(services.media_peer_mark_live)(peer_id=self.peer_id)
+            self._start_recording()
+        elif state in ("failed", "closed"):
+            await self.close(reason="connection_" + state)
+
+    def _start_recording(self) -> None:
+        if not settings.MEDIA_RECORDING or self.source != "pc":
+            return
+        directory = Path(settings.MEDIA_ROOT) / "recordings" / str(self.registration_id)
+        groups = [("camera", "camera", "microphone"), ("screen", "screen", None)]
+        for track, video, audio in groups:
+            if video not in self.hubs:
+                continue
+            self.recorders.append(SegmentRecorder(
+                directory=directory, name=f"{track}-{self.peer_id}", video=self.hubs[video],
+                audio=self.hubs.get(audio) if audio else None,
+                segment_seconds=settings.MEDIA_RECORDING_SEGMENT_SECONDS,
+                on_segment=self._segment_done(track),
+            ))
+
+    def _segment_done(self, track: str):
+        def done(*, path: str, **fields) -> None:
+            relative = os.path.relpath(path, settings.MEDIA_ROOT)
+            self.runtime.spawn(db(services.recording_segment_record)(
+                registration_id=self.registration_id, peer_id=self.peer_id, track=track, path=relative, **fields
+            ))
+
+        return done
+
+    async def answer(self, *, sdp: str, sdp_type: str) -> RTCSessionDescription:
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=sdp_type))
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        return self.pc.localDescription
+
+    async def close(self, *, reason: str, record: bool = True) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.runtime.peers.pop(self.peer_id, None)
+        for viewer in list(self.viewers):
+            await viewer.close()
+        for recorder in self.recorders:
+            try:
+                recorder.stop()
+            except Exception:
+                logger.exception("closing a recording of %s failed", self.registration_id)
+        for task in self.tasks:
+            task.cancel()
+        if self.runtime.detectors is not None:
+            self.runtime.detectors.detach(self)
+        await self.pc.close()
+        if record:
+            await db(services.media_peer_end)(peer_id=self.peer_id, reason=reason)
+
+
+class ViewerPeer:
+    """A focus view: the candidate's own encoded frames forwarded to a member of staff."""
+
+    def __init__(self, runtime: "MediaWorkerRuntime", *, viewer_id: str, registration_id: int, reply_channel: str):
+        self.runtime = runtime
+        self.viewer_id = viewer_id
+        self.registration_id = registration_id
+        self.reply_channel = reply_channel
+        self.pc = RTCPeerConnection(ice_servers_for_worker())
+        self.tracks: list[ForwardingTrack] = []
+        self.sources: list[CandidatePeer] = []
+        self.closed = False
+        self.pc.on("connectionstatechange", self._on_state)
+
+    async def _on_state(self) -> None:
+        if self.pc.connectionState in ("failed", "closed"):
+            await self.close()
+
+    async def answer(self, *, sdp: str, sdp_type: str, sources: list[CandidatePeer]) -> tuple[RTCSessionDescription, dict]:
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=sdp_type))
+        hubs: dict[str, EncodedTrackHub] = {}
+        for peer in sources:
+            hubs.update(peer.hubs)
+            peer.viewers.add(self)
+        self.sources = sources
+        names: dict[str, str] = {}
+        video = [hubs[name] for name in VIEWER_VIDEO_ORDER if name in hubs]
+        audio = [hubs["microphone"]] if "microphone" in hubs else []
+        for transceiver in self.pc.getTransceivers():
+            queue = video if transceiver.kind == "video" else audio
+            if not queue:
+                continue
+            hub = queue.pop(0)
+            track = ForwardingTrack(hub)
+            self.tracks.append(track)
+            sender = self.pc.addTrack(track)
+            sender_forward_keyframe_requests(sender, track)
+            names[str(transceiver.mid)] = hub.name.split("/", 1)[1]
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        return self.pc.localDescription, names
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.runtime.viewers.pop(self.viewer_id, None)
+        for track in self.tracks:
+            track.stop()
+        for peer in self.sources:
+            peer.viewers.discard(self)
+            await self.runtime.quality_update(peer)
+        await self.pc.close()
+
+
+class MediaWorkerRuntime:
+    def __init__(self, *, name: str | None = None, detectors=None):
+        self.name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.peers: dict[int, CandidatePeer] = {}
+        self.viewers: dict[str, ViewerPeer] = {}
+        self.detectors = detectors
+        self.layer = None
+        self.channel_name = ""
+        self.worker_id: int | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._background: set[asyncio.Task] = set()
+        self.stopped = asyncio.Event()
+
+    def spawn(self, coroutine) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def start(self) -> "MediaWorkerRuntime":
+        self.layer = get_channel_layer()
+        self.channel_name = await self.layer.new_channel()
+        await self._register()
+        if self.detectors is not None:
+            self.detectors.start(self)
+        self._tasks = [asyncio.ensure_future(self._receive_loop()), asyncio.ensure_future(self._heartbeat_loop())]
+        logger.info("media worker %s listening on %s", self.name, self.channel_name)
+        return self
+
+    async def _register(self) -> None:
+        worker = await db(services.media_worker_register)(
+            name=self.name, channel_name=self.channel_name, host=socket.gethostname(), pid=os.getpid()
+        )
+        self.worker_id = worker.pk
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for peer in list(self.peers.values()):
+            await peer.close(reason="worker_stopped", record=False)
+            await self.layer.group_send(
+                candidate_group(peer.registration_id),
+                event_build("media.reconnect", source=peer.source, reason="worker_stopped"),
+            )
+        if self.detectors is not None:
+            self.detectors.stop()
+        if self.worker_id is not None:
+            await db(services.media_worker_stop)(worker_id=self.worker_id)
+        self.stopped.set()
+
+    async def _heartbeat_loop(self) -> None:
+        interval = settings.MEDIA_WORKER_HEARTBEAT_SECONDS
+        last_cpu, last_wall = time.process_time(), time.monotonic()
+        while True:
+            await asyncio.sleep(interval)
+            cpu, wall = time.process_time(), time.monotonic()
+            load = (cpu - last_cpu) / max(wall - last_wall, 1e-6)
+            last_cpu, last_wall = cpu, wall
+            try:
+                alive = await db(services.media_worker_heartbeat)(
+                    worker_id=self.worker_id, load=round(load, 3), peer_count=len(self.peers)
+                )
+                if not alive:
+                    # Declared dead while we stalled: our peers were handed back; start afresh.
+                    logger.warning("media worker %s was declared dead; re-registering", self.name)
+                    for peer in list(self.peers.values()):
+                        await peer.close(reason="worker_lost", record=False)
+                    self.name = f"{self.name.rsplit('-', 1)[0]}-{uuid.uuid4().hex[:6]}"
+                    await self._register()
+            except Exception:
+                logger.exception("heartbeat of media worker %s failed", self.name)
+
+    async def _receive_loop(self) -> None:
+        while True:
+            message = await self.layer.receive(self.channel_name)
+            handler = getattr(self, "on_" + message.get("type", "").replace(".", "_"), None)
+            if handler is None:
+                logger.warning("media worker: unknown message %s", message.get("type"))
+                continue
+            self.spawn(self._handle(handler, message))
+
+    async def _handle(self, handler, message) -> None:
+        try:
+            await handler(message)
+        except Exception:
+            logger.exception("media worker failed on %s", message.get("type"))
+
+    async def on_media_offer(self, message: dict) -> None:
+        peer = CandidatePeer(self, message)
+        self.peers[peer.peer_id] = peer
+        try:
+            answer = await peer.answer(sdp=message["sdp"], sdp_type=message.get("sdp_type", "offer"))
+        except Exception:
+            await peer.close(reason="bad_offer")
+            raise
+        await self.layer.send(message["reply_channel"], event_build(
+            "media.answer", source=peer.source, sdp=answer.sdp, sdp_type=answer.type
+        ))
+
+    async def on_media_peer_close(self, message: dict) -> None:
+        peer = self.peers.get(message["peer_id"])
+        if peer is not None:
+            await peer.close(reason=message.get("reason", "replaced"), record=False)
+
+    async def on_media_viewer_offer(self, message: dict) -> None:
+        registration_id = message["registration_id"]
+        sources = [peer for peer in self.peers.values() if peer.registration_id == registration_id and peer.hubs]
+        if not sources:
+            await self.layer.send(message["reply_channel"], event_build("media.viewer_unavailable", reason="no_media"))
+            return
+        old = self.viewers.get(message["viewer_id"])
+        if old is not None:
+            await old.close()
+        viewer = ViewerPeer(self, viewer_id=message["viewer_id"], registration_id=registration_id,
+                            reply_channel=message["reply_channel"])
+        self.viewers[viewer.viewer_id] = viewer
+        answer, names = await viewer.answer(sdp=message["sdp"], sdp_type=message.get("sdp_type", "offer"), sources=sources)
+        await self.layer.send(message["reply_channel"], event_build(
+            "media.viewer_answer", sdp=answer.sdp, sdp_type=answer.type, tracks=names
+        ))
+        for peer in sources:
+            await self.quality_update(peer)
+
+    async def on_media_viewer_close(self, message: dict) -> None:
+        viewer = self.viewers.get(message["viewer_id"])
+        if viewer is not None:
+            await viewer.close()
+
+    async def quality_update(self, peer: CandidatePeer) -> None:
+        """Someone watching: the device sends its best; nobody: it sends little."""
+        level = "high" if peer.viewers else "low"
+        if getattr(peer, "quality", "low") == level or peer.closed:
+            return
+        peer.quality = level
+        await self.layer.group_send(candidate_group(peer.registration_id), event_build("media.quality", level=level))
+
+
+_embedded: MediaWorkerRuntime | None = None
+_embedded_lock: asyncio.Lock | None = None
+
+
+async def embedded_worker_ensure() -> MediaWorkerRuntime:
+    """Start the in-process worker on the web process's event loop (embedded default)."""
+    global _embedded, _embedded_lock
+    if _embedded is not None:
+        return _embedded
+    if _embedded_lock is None:
+        _embedded_lock = asyncio.Lock()
+    async with _embedded_lock:
+        if _embedded is None:
+            from .detectors import detector_pipeline_for_worker
+
+            _embedded = await MediaWorkerRuntime(
+                name=f"embedded-{socket.gethostname()}-{os.getpid()}", detectors=detector_pipeline_for_worker()
+            ).start()
+    return _embedded
+
+
+async def embedded_worker_stop() -> None:
+    """Stop the in-process worker (tests; a web process just exits)."""
+    global _embedded, _embedded_lock
+    if _embedded is not None:
+        await _embedded.stop()
+    _embedded = None
+    _embedded_lock = None

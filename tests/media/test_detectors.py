@@ -1,0 +1,60 @@
+"""Detector flags from labelled frames made of pictures shipped in packages."""
+
+import numpy as np
+import pytest
+
+from invigilate.audit.models import AuditEvent
+from invigilate.exams.rules import ExamRules
+from invigilate.media.detectors import CandidateFlags, detection_report, frame_analyse
+from tests.media import material
+
+RULES = ExamRules(face_absent_seconds=3, multiple_faces_seconds=2, camera_blocked_seconds=3, camera_frozen_seconds=4)
+
+
+def camera_noise(image: np.ndarray, seed: int) -> np.ndarray:
+    """A live camera never repeats a frame exactly: add sensor noise."""
+    noise = np.random.default_rng(seed).integers(-6, 7, image.shape)
+    return np.clip(image.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+
+
+def run(frames: list[np.ndarray]) -> list[tuple[int, str]]:
+    """Feed one frame a second; return (second, flag) for every flag raised."""
+    flags = CandidateFlags(RULES)
+    raised = []
+    for second, image in enumerate(frames):
+        for kind, _ in flags.frame(frame_analyse(material.jpeg(image)), float(second)):
+            raised.append((second, kind))
+    return raised
+
+
+def test_it_flags_each_condition_after_its_duration_and_once_per_episode():
+    seated = [camera_noise(material.webcam_like(material.astronaut()), seed) for seed in range(4)]
+    empty = [camera_noise(material.webcam_like(material.FACELESS["coffee"]()), 10 + seed) for seed in range(5)]
+    crowd = [camera_noise(material.webcam_like(material.two_people()), 20 + seed) for seed in range(3)]
+    covered = [np.full((480, 640, 3), 8, np.uint8)] * 4
+    frozen = [material.webcam_like(material.astronaut())] * 6
+    raised = run(seated + empty + crowd + covered + frozen)
+    kinds = [kind for _, kind in raised]
+    assert kinds == ["no_face", "multiple_faces", "camera_blocked", "camera_frozen"], raised
+    assert dict((kind, second) for second, kind in raised) == {
+        "no_face": 4 + 3, "multiple_faces": 9 + 2, "camera_blocked": 12 + 3, "camera_frozen": 16 + 4 + 1,
+    }
+
+
+def test_it_sees_a_frontal_face_as_looking_at_the_screen():
+    analysis = frame_analyse(material.jpeg(material.webcam_like(material.astronaut())))
+    assert analysis["faces"] == 1 and abs(analysis["yaw"]) < RULES.looking_away_yaw
+
+
+@pytest.mark.django_db
+def test_a_flag_raises_an_alert_with_its_evidence(world):
+    from invigilate.proctoring.models import Alert, Signal
+
+    detection_report(registration_id=world.candidate.pk, kind="no_face", data={"snapshot": "detections/x.jpg"})
+    signal = Signal.objects.get(registration=world.candidate, kind="no_face")
+    assert signal.source == "detector" and signal.data == {"snapshot": "detections/x.jpg"}
+    alert = Alert.objects.get(registration=world.candidate)
+    assert alert.kind == "no_face" and alert.severity == "high"
+    assert AuditEvent.objects.filter(event_type="alert.raised", registration_id=world.candidate.pk).exists()
+    with pytest.raises(ValueError):
+        detection_report(registration_id=world.candidate.pk, kind="bored", data={})

@@ -1,0 +1,55 @@
+"""Which worker takes a candidate, and what happens when one dies."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from invigilate.audit.models import AuditEvent
+from invigilate.media import services
+from invigilate.media.models import MediaPeer, MediaWorker, RecordingGap
+
+pytestmark = pytest.mark.django_db
+
+
+def make_worker(name: str, load: float) -> MediaWorker:
+    worker = services.media_worker_register(name=name, channel_name=f"specific.{name}!x", host="box", pid=1)
+    services.media_worker_heartbeat(worker_id=worker.pk, load=load, peer_count=0)
+    return worker
+
+
+def test_it_gives_a_new_candidate_to_the_least_loaded_worker_with_headroom(world):
+    make_worker("busy", 0.95)
+    calm = make_worker("calm", 0.30)
+    make_worker("middle", 0.50)
+    peer, replaced = services.media_peer_assign(registration=world.candidate, source="pc")
+    assert peer.worker == calm and replaced == []
+    again, replaced = services.media_peer_assign(registration=world.candidate, source="pc")
+    assert [p.pk for p in replaced] == [peer.pk]
+    assert MediaPeer.objects.get(pk=peer.pk).end_reason == "replaced"
+
+
+def test_it_refuses_when_no_worker_is_alive(world):
+    with pytest.raises(services.NoMediaWorker):
+        services.media_peer_assign(registration=world.candidate, source="pc")
+
+
+def test_it_notices_a_dead_worker_ends_its_peers_and_records_the_gap(world):
+    worker = make_worker("only", 0.1)
+    peer, _ = services.media_peer_assign(registration=world.candidate, source="pc")
+    assert services.media_peer_mark_live(peer_id=peer.pk)
+    with time_machine.travel(timezone.now() + timedelta(seconds=30)):
+        assert services.media_worker_sweep() == [world.candidate.pk]
+        assert services.media_worker_sweep() == []  # idempotent
+    assert MediaWorker.objects.get(pk=worker.pk).status == MediaWorker.Status.DEAD
+    assert not services.media_worker_heartbeat(worker_id=worker.pk, load=0.1, peer_count=1)
+    gap = RecordingGap.objects.get(registration=world.candidate)
+    assert gap.reason == "worker_lost" and gap.ended_at is None
+    # The page reconnects to another worker: the gap closes.
+    make_worker("spare", 0.1)
+    new_peer, _ = services.media_peer_assign(registration=world.candidate, source="pc")
+    services.media_peer_mark_live(peer_id=new_peer.pk)
+    gap.refresh_from_db()
+    assert gap.ended_at is not None
+    assert AuditEvent.objects.filter(event_type__in=["media.gap_opened", "media.gap_closed", "media.worker_lost"]).count() == 3

@@ -31,7 +31,7 @@ FORM = {"category": "network", "description": "The page froze", "phone": "139000
 
 def test_a_signed_in_candidate_asks_and_pressing_again_adds_to_it(world, client):
     sign_in(client, world)
-    page = client.get(reverse("accounts:candidate_home")).content.decode()
+    page = client.get(reverse("accounts:candidate_home"), follow=True).content.decode()
     assert 'id="help-button"' in page and 'value="13900000000"' in page
     response = client.post(reverse("helpdesk:help_submit"), FORM, HTTP_X_REQUESTED_WITH="fetch")
     assert response.status_code == 200 and "number 1 in the queue" in response.content.decode()

@@ -48,11 +48,23 @@ def _local(dt) -> str:
     return formats.date_format(timezone.localtime(dt), "DATETIME_FORMAT")
 
 
+def _in_incident_window(registration: Registration, now) -> bool:
+    """After the end, a candidate who took part may come back until the incident window
+    closes, to finish uploads or report what went wrong (the journey shows only the
+    after-exam page then: a joined candidate still inside is force-submitted on arrival)."""
+    exam = registration.exam
+    return registration.stage != Registration.Stage.NOT_JOINED and exam.ends_at <= now < exam.incident_window_closes_at
+
+
 def _choose_registration(matches: list[Registration], now) -> Registration:
-    """Pick the registration whose join window is open; otherwise say when one opens."""
+    """Pick the registration whose join window is open, else one whose incident window is;
+    otherwise say when one opens."""
     open_now = [r for r in matches if r.exam.is_join_window_open(now)]
     if open_now:
         return min(open_now, key=lambda r: r.exam.ends_at)
+    after_exam = [r for r in matches if _in_incident_window(r, now)]
+    if after_exam:
+        return max(after_exam, key=lambda r: r.exam.ends_at)
     upcoming = sorted((r for r in matches if r.exam.join_opens_at > now), key=lambda r: r.exam.join_opens_at)
     if upcoming:
         exam = upcoming[0].exam
@@ -70,7 +82,9 @@ def _choose_registration(matches: list[Registration], now) -> Registration:
 
 def _check_exam_rules(registration: Registration, now) -> None:
     exam = registration.exam
-    if exam.kind == Exam.Kind.MOCK and registration.stage in FINISHED_STAGES:
+    # A finished mock is not taken again; one whose uploads are still outstanding (submitted,
+    # not complete) may come back to the after-exam page to finish them.
+    if exam.kind == Exam.Kind.MOCK and registration.stage == Registration.Stage.COMPLETE:
         raise CandidateLoginRefused(_("You have already taken this mock exam; it can be taken once."), code="mock_taken")
     if exam.required_mock_id:
         took_mock = Registration.objects.filter(

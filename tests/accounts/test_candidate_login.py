@@ -80,9 +80,38 @@ def test_sign_in_opens_30_minutes_before_the_start(world):
         assert login(world)
 
 
-def test_sign_in_closes_at_the_end(world):
+def test_sign_in_closes_at_the_end_for_a_candidate_who_never_joined(world):
     with time_machine.travel(world.exam.ends_at + timedelta(seconds=1)):
         assert refusal(login, world).code == "window_closed"
+
+
+@pytest.mark.parametrize("stage", [Registration.Stage.SUBMITTED, Registration.Stage.IN_EXAM,
+                                   Registration.Stage.COMPLETE])
+def test_a_candidate_who_took_part_signs_in_until_the_incident_window_closes(world, stage):
+    Registration.objects.filter(pk=world.candidate.pk).update(stage=stage)
+    with time_machine.travel(world.exam.ends_at + timedelta(minutes=1)):
+        assert login(world, session_key="after-1").registration == world.candidate
+    closes = world.exam.incident_window_closes_at
+    with time_machine.travel(closes - timedelta(seconds=1)):
+        assert login(world, session_key="after-2").registration == world.candidate
+    with time_machine.travel(closes):
+        assert refusal(login, world, session_key="after-3").code == "window_closed"
+
+
+def test_after_the_end_the_journey_shows_the_after_exam_page_never_the_questions(world, client):
+    from tests.exams.journey_helpers import add_questions, bring_to_exam
+
+    add_questions(world.exam)
+    bring_to_exam(world.candidate)
+    with time_machine.travel(world.exam.ends_at + timedelta(minutes=5)):
+        client.post(reverse("accounts:candidate_login"),
+                    {"id_number": world.candidate_id_number, "ticket_number": world.candidate.ticket_number})
+        page = client.get(reverse("exams:journey"))
+    world.candidate.refresh_from_db()
+    assert world.candidate.stage in (Registration.Stage.SUBMITTED, Registration.Stage.COMPLETE)
+    html = page.content.decode()
+    assert 'id="submitted"' in html and 'id="question"' not in html
+    assert 'name="text"' in html  # the late report form is open
 
 
 def test_late_entry_is_refused_but_rejoining_is_not(world):
@@ -113,6 +142,12 @@ def test_a_mock_can_be_taken_once(world):
     Exam.objects.filter(pk=world.exam.pk).update(kind=Exam.Kind.MOCK)
     Registration.objects.filter(pk=world.candidate.pk).update(stage=Registration.Stage.COMPLETE)
     assert refusal(login, world).code == "mock_taken"
+
+
+def test_a_submitted_mock_with_uploads_outstanding_may_come_back_to_finish_them(world):
+    Exam.objects.filter(pk=world.exam.pk).update(kind=Exam.Kind.MOCK)
+    Registration.objects.filter(pk=world.candidate.pk).update(stage=Registration.Stage.SUBMITTED)
+    assert login(world).registration == world.candidate
 
 
 def test_a_second_concurrent_login_is_refused_and_recorded(world):

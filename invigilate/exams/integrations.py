@@ -1,69 +1,115 @@
-"""The journey's seams to features built by other apps, each optional until that app lands.
+"""The journey's seams to features of other apps: each function here is the only place the
+journey touches that app.
 
-- face matching (media app): ``invigilate.media.faces.face_match``; without it every
-  identity attempt goes to the invigilator.
-- phone pairing and evidence uploads (evidence app): ``evidence_status_for_registration``;
-  without it nothing is expected from the phone.
-Each function here is the only place the journey touches that app, so wiring one in is a
-change to one function.
+- face matching (media app): ``invigilate.media.faces.face_match`` decides the identity step;
+- phone pairing and the PC's whole-exam recordings (evidence app): ``phone_paired`` and
+  ``evidence_status_for_registration``;
+- recorded answers travel as tus uploads of the evidence app (kind ``answer``), one
+  recording per declared take, whose id the server derives from (registration, question, take).
 """
 
 import logging
-from importlib import import_module
+import uuid
+from dataclasses import dataclass
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from invigilate.evidence import selectors as evidence_selectors
+from invigilate.evidence.models import RecordingKind, Upload
+from invigilate.media.faces import FaceMatch, face_match
 
 logger = logging.getLogger(__name__)
 
-
-def _optional(module: str, name: str):
-    try:
-        return getattr(import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
+# The PC's whole-exam recordings that "submission complete" waits for (the phone confirms its
+# own uploads on its own page, as the notice says).
+PC_KINDS = (RecordingKind.PC_CAMERA, RecordingKind.PC_SCREEN)
+ANSWER_NAMESPACE = uuid.UUID("6b1d8a57-5f0e-4e43-9d86-0f6c1b1e7a31")
 
 
-def face_score(*, registration, frame: bytes) -> float | None:
-    """Similarity of the live frame to the registered photo in [0, 1], or None without a face model."""
-    face_match = _optional("invigilate.media.faces", "face_match")
+# --- Identity -----------------------------------------------------------------------------------
+
+
+def face_match_for(*, registration, frame: bytes, max_distance: float) -> FaceMatch | None:
+    """The live frame against the registered photo, or None when the server cannot decide
+    (no registered photo, or one without a face, or a frame that is not a picture): the
+    attempt then goes to the invigilator."""
     photo = registration.candidate.photo
-    if face_match is None or not photo:
+    if not photo:
         return None
     with photo.open("rb") as handle:
         registered = handle.read()
-    result = face_match(registered_photo=registered, frame=frame)
-    if result is None:
-        return None
-    score = getattr(result, "score", result)
-    return None if score is None else float(score)
-
-
-def _evidence_status(registration):
-    selector = _optional("invigilate.evidence.selectors", "evidence_status_for_registration")
-    return None if selector is None else selector(registration=registration)
-
-
-def pairing_panel_url() -> str | None:
     try:
-        return reverse("evidence:pairing_panel")
-    except NoReverseMatch:
+        return face_match(registered_photo=registered, frame=frame, max_distance=max_distance)
+    except ValueError as error:
+        logger.warning("identity of registration %s not decidable by face match: %s", registration.pk, error)
         return None
+
+
+# --- Phone pairing ------------------------------------------------------------------------------
+
+
+def pairing_panel_url() -> str:
+    return reverse("evidence:pairing_panel")
 
 
 def phone_ready(*, registration) -> bool:
-    """The phone has reported in (True when no phone app is installed: nothing to wait for)."""
-    if pairing_panel_url() is None:
-        return True
-    status = _evidence_status(registration)
-    return bool(getattr(status, "phone_paired", True)) if status is not None else True
+    """A phone has been paired to this registration (and not replaced since)."""
+    return evidence_selectors.phone_paired(registration=registration) is not None
+
+
+# --- The PC's whole-exam recordings -------------------------------------------------------------
 
 
 def evidence_outstanding(*, registration) -> list[str]:
-    """Descriptions of evidence the server expects but does not hold yet (empty without the evidence app)."""
-    status = _evidence_status(registration)
-    if status is None:
-        return []
-    outstanding = getattr(status, "outstanding", None)
-    if outstanding is None:
-        return []
-    return [str(item) for item in outstanding]
+    """What of the PC's camera and screen recordings the server does not hold yet.
+
+    Every PC recording that was started must have ended (its page said so, or a later run of
+    the same kind replaced it) and every segment it made must have arrived, checksum verified.
+    """
+    status = evidence_selectors.evidence_status_for_registration(registration=registration)
+    outstanding = []
+    for kind in PC_KINDS:
+        kind_status = status.kinds.get(kind)
+        if kind_status is None or kind_status.complete:
+            continue
+        if kind_status.missing:
+            outstanding.append(
+                _("%(label)s: %(missing)s of %(expected)s parts still to upload")
+                % {"label": kind_status.label, "missing": len(kind_status.missing), "expected": kind_status.expected}
+            )
+        else:
+            outstanding.append(_("%(label)s: still recording") % {"label": kind_status.label})
+    return outstanding
+
+
+# --- Recorded answers ---------------------------------------------------------------------------
+
+
+def answer_recording_id(*, registration_id: int, position: int, take: int) -> str:
+    """The evidence recording id of one take of one answer: the page uploads the take under
+    it, and the server finds the take by it (never trusting a client-chosen link)."""
+    return str(uuid.uuid5(ANSWER_NAMESPACE, f"{registration_id}:{position}:{take}"))
+
+
+@dataclass(frozen=True)
+class ReceivedTake:
+    file_name: str
+    sha256: str
+    size: int
+
+
+def answer_take_received(*, registration, position: int, take: int) -> ReceivedTake | None:
+    """The take's upload if it has arrived whole (the evidence app checked its SHA-256
+    against the one declared at creation)."""
+    upload = (
+        Upload.objects.filter(
+            registration=registration, recording__kind=RecordingKind.ANSWER, status=Upload.Status.COMPLETE,
+            recording__client_id=answer_recording_id(registration_id=registration.pk, position=position, take=take),
+        )
+        .order_by("-completed_at")
+        .first()
+    )
+    if upload is None:
+        return None
+    return ReceivedTake(file_name=upload.file_name, sha256=upload.sha256, size=upload.length)

@@ -17,7 +17,6 @@ class ExamRules:
     min_upload_mbps: float = 4.0
     identity_attempts: int = 3
     rerecord_allowed: int = 1  # re-records allowed per recorded question (takes = 1 + this)
-    identity_match_threshold: float = 0.6  # face-match score at or above which the identity passes
     recording_slack_seconds: int = 3  # a take may run this much over the question's answer time
     # Help desk.
     help_claim_timeout_seconds: int = 60
@@ -44,7 +43,7 @@ class ExamRules:
     camera_blocked_seconds: float = 10
     camera_frozen_seconds: float = 15
     face_check_seconds: float = 60
-    face_match_max_distance: float = 0.6
+    face_match_max_distance: float = 0.6  # dlib distance within which a face is the registered person (identity step too)
     speech_seconds: float = 8
     speech_sample_seconds: float = 4
     speech_min_fraction: float = 0.3

@@ -74,6 +74,10 @@ def journey(request):
         services.journey_enter(registration=registration, session=request.candidate_session)
     except JourneyError as error:
         return render(request, "exams/journey/refused.html", {"registration": registration, "error": error}, status=409)
+    return _journey_page(request, registration)
+
+
+def _journey_page(request, registration: Registration, *, status: int = 200, **extra):
     exam = registration.exam
     rules = exam_rules(exam)
     context = {
@@ -97,7 +101,8 @@ def journey(request):
         context.update(_exam_context(registration, rules))
     elif stage in (Stage.SUBMITTED, Stage.COMPLETE):
         context.update(_submitted_context(registration))
-    return render(request, TEMPLATE_FOR_STAGE[stage], context)
+    context.update(extra)
+    return render(request, TEMPLATE_FOR_STAGE[stage], context, status=status)
 
 
 def _identity_context(registration: Registration) -> dict:
@@ -240,10 +245,13 @@ def identity_status(request):
 @candidate_required
 @require_POST
 def pairing_done(request):
+    registration = _registration(request)
     try:
-        services.phone_pairing_finish(registration=_registration(request))
+        services.phone_pairing_finish(registration=registration)
     except JourneyError as error:
-        return _refusal(error)
+        if registration.stage != Stage.PHONE_PAIRING:
+            return redirect("exams:journey")
+        return _journey_page(request, registration, status=409, pairing_error=error)
     return redirect("exams:journey")
 
 

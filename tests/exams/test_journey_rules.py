@@ -45,10 +45,22 @@ def test_it_fails_a_device_check_on_slow_upload_and_keeps_every_run(exam_world):
     assert registration.device_checks.count() == 3
 
 
-def test_it_sends_identity_to_the_invigilator_without_a_face_model(exam_world):
-    registration = exam_world.candidate
+def _at_identity(registration):
     services.registration_stage_set(registration=registration, stage=Stage.DEVICE_CHECK)
     services.registration_stage_set(registration=registration, stage=Stage.IDENTITY_CHECK)
+
+
+def _registered_photo(registration, image) -> None:
+    from django.core.files.base import ContentFile
+
+    from tests.media import material
+
+    registration.candidate.photo.save("registered.jpg", ContentFile(material.jpeg(image)))
+
+
+def test_it_sends_identity_to_the_invigilator_without_a_registered_photo(exam_world):
+    registration = exam_world.candidate
+    _at_identity(registration)
     attempt = services.identity_attempt_record(registration=registration, photo=b"jpeg")
     assert attempt.outcome == "awaiting_review" and attempt.score is None
     with pytest.raises(JourneyError):
@@ -59,27 +71,54 @@ def test_it_sends_identity_to_the_invigilator_without_a_face_model(exam_world):
     assert registration.stage == Stage.PHONE_PAIRING
 
 
-def test_it_allows_identity_retries_then_asks_the_invigilator(exam_world, monkeypatch):
-    from invigilate.exams import integrations
+def test_it_passes_identity_when_the_server_matches_the_registered_face(exam_world):
+    from tests.media import material
 
-    scores = iter([0.2, 0.3, 0.1])
-    monkeypatch.setattr(integrations, "face_score", lambda **_: next(scores))
     registration = exam_world.candidate
-    services.registration_stage_set(registration=registration, stage=Stage.DEVICE_CHECK)
-    services.registration_stage_set(registration=registration, stage=Stage.IDENTITY_CHECK)
-    outcomes = [services.identity_attempt_record(registration=registration, photo=b"x").outcome for _ in range(3)]
-    assert outcomes == ["not_matched", "not_matched", "awaiting_review"]  # ExamRules.identity_attempts = 3
+    _registered_photo(registration, material.astronaut())
+    _at_identity(registration)
+    frame = material.jpeg(material.webcam_like(material.astronaut()))
+    attempt = services.identity_attempt_record(registration=registration, photo=frame)
+    assert attempt.outcome == "matched" and attempt.score > 0.4
+    assert registration.stage == Stage.PHONE_PAIRING
+    event = AuditEvent.objects.get(event_type="journey.identity_attempt")
+    assert event.data["faces_found"] == 1 and event.data["score"] == attempt.score
 
 
-def test_it_passes_identity_on_a_good_match(exam_world, monkeypatch):
-    from invigilate.exams import integrations
+def test_another_face_fails_then_goes_to_the_invigilator_after_the_allowed_attempts(exam_world):
+    from tests.media import material
 
-    monkeypatch.setattr(integrations, "face_score", lambda **_: 0.93)
     registration = exam_world.candidate
-    services.registration_stage_set(registration=registration, stage=Stage.DEVICE_CHECK)
-    services.registration_stage_set(registration=registration, stage=Stage.IDENTITY_CHECK)
-    attempt = services.identity_attempt_record(registration=registration, photo=b"x")
-    assert attempt.outcome == "matched" and registration.stage == Stage.PHONE_PAIRING
+    exam_world.exam.rules = {"identity_attempts": 3}
+    exam_world.exam.save(update_fields=["rules"])
+    _registered_photo(registration, material.astronaut())
+    _at_identity(registration)
+    someone_else = material.jpeg(material.webcam_like(material.grace_hopper()))
+    nobody = material.jpeg(material.FACELESS["blank"]())
+    attempts = [services.identity_attempt_record(registration=registration, photo=frame)
+                for frame in (someone_else, nobody, someone_else)]
+    assert [attempt.outcome for attempt in attempts] == ["not_matched", "not_matched", "awaiting_review"]
+    assert all(attempt.score is not None and attempt.score < 0.4 for attempt in attempts)
+    faces = list(AuditEvent.objects.filter(event_type="journey.identity_attempt")
+                 .order_by("pk").values_list("data__faces_found", flat=True))
+    assert faces == [1, 0, 1]
+    registration.refresh_from_db()
+    assert registration.stage == Stage.IDENTITY_CHECK
+
+
+def test_it_moves_on_from_pairing_only_once_a_phone_is_paired(exam_world):
+    from invigilate.evidence import services as evidence_services
+
+    registration = exam_world.candidate
+    for stage in (Stage.DEVICE_CHECK, Stage.IDENTITY_CHECK, Stage.PHONE_PAIRING):
+        services.registration_stage_set(registration=registration, stage=stage)
+    with pytest.raises(JourneyError) as refused:
+        services.phone_pairing_finish(registration=registration)
+    assert refused.value.code == "no_phone"
+    code = evidence_services.pairing_code_issue(registration=registration)
+    evidence_services.pairing_code_redeem(token=code.token, session_key="phone-session")
+    services.phone_pairing_finish(registration=registration)
+    assert registration.stage == Stage.PAPER_CHECK
 
 
 def test_it_needs_both_sides_of_the_paper(exam_world):

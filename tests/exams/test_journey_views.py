@@ -93,3 +93,19 @@ def test_it_shows_staff_the_device_checks_and_who_missed_the_mock(world):
     invigilator_page = staff_client(world.invigilator).get(f"/exams/{world.exam.pk}/readiness/").content
     assert world.candidate.ticket_number.encode() in invigilator_page
     assert world.other_candidate.ticket_number.encode() not in invigilator_page
+
+
+def test_the_pairing_step_says_why_it_cannot_go_on_until_a_phone_is_paired(world):
+    from invigilate.evidence import services as evidence_services
+
+    client = candidate_client(world)
+    for stage in (Stage.DEVICE_CHECK, Stage.IDENTITY_CHECK, Stage.PHONE_PAIRING):
+        services.registration_stage_set(registration=world.candidate, stage=stage)
+    refused = client.post("/exams/journey/pairing/done/")
+    assert refused.status_code == 409 and b'id="pairing-error"' in refused.content
+    assert b"has not reported in" in refused.content and b'id="pairing-step"' in refused.content
+    code = evidence_services.pairing_code_issue(registration=world.candidate)
+    evidence_services.pairing_code_redeem(token=code.token, session_key="phone-session")
+    assert client.post("/exams/journey/pairing/done/").status_code == 302
+    world.candidate.refresh_from_db()
+    assert world.candidate.stage == Stage.PAPER_CHECK

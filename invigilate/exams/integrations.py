@@ -11,6 +11,7 @@ journey touches that app.
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -97,6 +98,7 @@ class ReceivedTake:
     file_name: str
     sha256: str
     size: int
+    completed_at: datetime
 
 
 def answer_take_received(*, registration, position: int, take: int) -> ReceivedTake | None:
@@ -112,4 +114,5 @@ def answer_take_received(*, registration, position: int, take: int) -> ReceivedT
     )
     if upload is None:
         return None
-    return ReceivedTake(file_name=upload.file_name, sha256=upload.sha256, size=upload.length)
+    return ReceivedTake(file_name=upload.file_name, sha256=upload.sha256, size=upload.length,
+                        completed_at=upload.completed_at)

@@ -1,10 +1,9 @@
 import hashlib
-import tempfile
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, BinaryIO
+from datetime import datetime, timedelta
+from typing import Any
 
-from django.core.files.base import ContentFile, File
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -507,10 +506,11 @@ def answer_write(
     with transaction.atomic():
         progress = JourneyProgress.objects.select_for_update().filter(registration=registration).first()
         registration.refresh_from_db(fields=["stage"])
-        _require_writable(registration, now)
+        question = Question.objects.filter(exam_id=registration.exam_id, position=position).first()
+        if not _late_take_allowed(registration, question, take, recording_duration_ms, now):
+            _require_writable(registration, now)
         if progress is None or position > progress.question_position:
             raise JourneyError(_("This question is not open yet."), code="not_open")
-        question = Question.objects.filter(exam_id=registration.exam_id, position=position).first()
         if question is None:
             raise JourneyError(_("There is no such question."), code="no_question")
         answer = Answer.objects.filter(registration=registration, question=question).first()
@@ -541,6 +541,20 @@ def answer_write(
     return AnswerWriteResult(answer, applied=True)
 
 
+def _late_take_allowed(registration: Registration, question, take, duration_ms, now: datetime) -> bool:
+    """A take still recording when the exam ended is kept: it may be declared up to
+    ``recording_slack_seconds`` after the end if it started before the end (its length says
+    when), even if the forced submission got there first. Its bytes follow in the incident window."""
+    exam = registration.exam
+    if question is None or not question.is_recorded or not take or duration_ms is None:
+        return False
+    if registration.stage not in (Stage.IN_EXAM, Stage.SUBMITTED):
+        return False
+    slack = timedelta(seconds=exam_rules(exam).recording_slack_seconds)
+    started = now - timedelta(milliseconds=duration_ms)
+    return exam.ends_at <= now < exam.ends_at + slack and started <= exam.ends_at
+
+
 def _recording_declare(answer, question, registration, take, sha256, size, duration_ms) -> None:
     rules = exam_rules(registration.exam)
     if not take or not sha256 or len(sha256) != 64 or not size:
@@ -563,55 +577,62 @@ def _recording_declare(answer, question, registration, take, sha256, size, durat
     answer.recording_duration_ms = duration_ms
 
 
-def answer_recording_store(
-    *, registration: Registration, position: int, take: int, stream: BinaryIO, now: datetime | None = None
-) -> Answer:
-    """Keep the bytes of a declared take if they hash to the declared SHA-256.
-
-    Bytes may arrive after the deadline (an upload can be slow) but only for a take declared
-    before it, and no later than the incident window. Storing the same take twice is harmless.
-    """
-    now = now or timezone.now()
+def _window_open(registration: Registration, moment: datetime) -> None:
     exam = registration.exam
-    if now >= exam.incident_window_closes_at:
+    if moment >= exam.incident_window_closes_at:
         raise JourneyError(
             _("Uploads closed at %(time)s, %(minutes)s minutes after the end of the exam.")
             % {"time": _local(exam.incident_window_closes_at), "minutes": exam.incident_window_minutes},
             code="window_closed",
         )
-    # Hash while spooling to a temporary file: recordings can be far larger than memory should hold.
-    spool = tempfile.TemporaryFile()
-    hasher = hashlib.sha256()
-    size = 0
-    while chunk := stream.read(1024 * 1024):
-        hasher.update(chunk)
-        spool.write(chunk)
-        size += len(chunk)
-    digest = hasher.hexdigest()
-    spool.seek(0)
-    with spool, transaction.atomic():
+
+
+def _answer_take_attach(answer: Answer, registration: Registration, now: datetime) -> bool:
+    """Keep the declared take if its tus upload has arrived whole, in time, with the declared
+    SHA-256 and size; True if the answer now holds it. Call with the answer's row locked."""
+    if answer.recording_verified:
+        return True
+    received = integrations.answer_take_received(
+        registration=registration, position=answer.question.position, take=answer.take
+    )
+    if received is None or received.completed_at >= registration.exam.incident_window_closes_at:
+        return False
+    if received.sha256 != answer.recording_sha256 or received.size != answer.recording_size:
+        raise JourneyError(_("The recording arrived damaged. It will be sent again."), code="checksum_mismatch")
+    answer.recording.name = received.file_name  # the evidence app's file: kept, never deleted
+    answer.recording_received_at = received.completed_at
+    answer.save(update_fields=["recording", "recording_received_at"])
+    audit_record(
+        event_type="answer.recording_received",
+        actor_label=_candidate(registration),
+        subject=answer,
+        exam_id=registration.exam_id,
+        registration_id=registration.pk,
+        data={"question": answer.question.position, "take": answer.take, "sha256": received.sha256,
+              "size": received.size, "file": received.file_name, "confirmed_at": now.isoformat()},
+    )
+    return True
+
+
+def answer_recording_confirm(*, registration: Registration, position: int, take: int, now: datetime | None = None) -> Answer:
+    """The page's word that a take's tus upload has finished: keep the take if it is the one
+    declared and its bytes hash to the declaration (the evidence app checked the whole file).
+
+    Bytes may arrive after the deadline, but only for a take declared in time, and no later
+    than the incident window. Confirming the same take twice is harmless.
+    """
+    now = now or timezone.now()
+    _window_open(registration, now)
+    with transaction.atomic():
         answer = (
-            Answer.objects.select_for_update()
-            .filter(registration=registration, question__exam_id=exam.pk, question__position=position)
+            Answer.objects.select_for_update().select_related("question")
+            .filter(registration=registration, question__exam_id=registration.exam_id, question__position=position)
             .first()
         )
         if answer is None or answer.take != take:
             raise JourneyError(_("This recording was not declared before the end; it cannot be kept."), code="undeclared")
-        if answer.recording_verified:
-            return answer
-        if digest != answer.recording_sha256 or size != answer.recording_size:
-            raise JourneyError(_("The recording arrived damaged. It will be sent again."), code="checksum_mismatch")
-        answer.recording.save(f"{registration.pk}-q{position}-t{take}-{digest[:12]}.webm", File(spool), save=False)
-        answer.recording_received_at = now
-        answer.save(update_fields=["recording", "recording_received_at"])
-        audit_record(
-            event_type="answer.recording_received",
-            actor_label=_candidate(registration),
-            subject=answer,
-            exam_id=exam.pk,
-            registration_id=registration.pk,
-            data={"question": position, "take": take, "sha256": digest, "size": size},
-        )
+        if not _answer_take_attach(answer, registration, now):
+            raise JourneyError(_("The recording has not arrived yet. It will be sent again."), code="not_received")
     registration.refresh_from_db(fields=["stage"])
     if registration.stage == Stage.SUBMITTED:
         submission_completion_check(registration=registration, now=now)
@@ -697,16 +718,36 @@ def submission_submit(*, registration: Registration, how: str, now: datetime | N
     return True
 
 
-def submission_outstanding(*, registration: Registration) -> list[str]:
-    """What the server still expects before the submission is complete (empty: complete)."""
-    missing = [
-        _("Recording of question %(n)s") % {"n": position}
-        for position in Answer.objects.filter(
-            registration=registration, question__mode__in=[Question.Mode.VIDEO, Question.Mode.AUDIO],
-            recording_received_at__isnull=True,
-        ).exclude(recording_sha256="").values_list("question__position", flat=True)
-    ]
+def submission_outstanding(*, registration: Registration, now: datetime | None = None) -> list[str]:
+    """What the server still expects before the submission is complete (empty: complete):
+    every declared take of a recorded answer, and the PC's whole-exam recordings."""
+    now = now or timezone.now()
+    missing = []
+    pending = Answer.objects.filter(
+        registration=registration, question__mode__in=[Question.Mode.VIDEO, Question.Mode.AUDIO],
+        recording_received_at__isnull=True,
+    ).exclude(recording_sha256="")
+    for answer_id in pending.values_list("pk", flat=True):
+        with transaction.atomic():
+            answer = Answer.objects.select_for_update().select_related("question").get(pk=answer_id)
+            try:
+                held = _answer_take_attach(answer, registration, now)
+            except JourneyError:
+                held = False  # damaged: the page sends it again
+        if not held:
+            missing.append(_("Recording of question %(n)s") % {"n": answer.question.position})
     return missing + integrations.evidence_outstanding(registration=registration)
+
+
+def _take_may_be_running(registration: Registration) -> bool:
+    """Forced out on a recorded question: its take may have been recording at the end."""
+    if not Submission.objects.filter(registration=registration, how=Submission.How.FORCED).exists():
+        return False
+    progress = JourneyProgress.objects.filter(registration=registration).first()
+    return progress is not None and Question.objects.filter(
+        exam_id=registration.exam_id, position=progress.question_position,
+        mode__in=[Question.Mode.VIDEO, Question.Mode.AUDIO],
+    ).exists()
 
 
 def submission_completion_check(*, registration: Registration, now: datetime | None = None) -> bool:
@@ -714,7 +755,13 @@ def submission_completion_check(*, registration: Registration, now: datetime | N
     now = now or timezone.now()
     if registration.stage == Stage.COMPLETE:
         return True
-    if registration.stage != Stage.SUBMITTED or submission_outstanding(registration=registration):
+    if registration.stage != Stage.SUBMITTED:
+        return False
+    exam = registration.exam
+    slack_ends = exam.ends_at + timedelta(seconds=exam_rules(exam).recording_slack_seconds)
+    if now < slack_ends and _take_may_be_running(registration):
+        return False  # a take recording at the end may still be declared
+    if submission_outstanding(registration=registration, now=now):
         return False
     with transaction.atomic():
         if Submission.objects.filter(registration=registration, completed_at__isnull=True).update(completed_at=now):
@@ -744,6 +791,20 @@ def submission_force_due(*, now: datetime | None = None) -> int:
             if submission_submit(registration=registration, how=Submission.How.FORCED, now=now):
                 submitted += 1
     return submitted
+
+
+def submission_completion_sweep(*, now: datetime | None = None) -> int:
+    """Re-check submitted registrations of ended exams whose incident window is open: their
+    last uploads may have arrived while no page asked. Returns how many completed."""
+    now = now or timezone.now()
+    completed = 0
+    for exam in Exam.objects.filter(starts_at__lte=now, registrations__stage=Stage.SUBMITTED).distinct():
+        if not exam.ends_at <= now < exam.incident_window_closes_at:
+            continue
+        for registration in exam.registrations.filter(stage=Stage.SUBMITTED).select_related("exam"):
+            if submission_completion_check(registration=registration, now=now):
+                completed += 1
+    return completed
 
 
 # --- After the exam -----------------------------------------------------------------------------

@@ -21,7 +21,6 @@ from .services import JourneyError
 
 Stage = Registration.Stage
 MAX_PICTURE_BYTES = 2 * 1024 * 1024
-MAX_RECORDING_BYTES = 200 * 1024 * 1024
 BANDWIDTH_SESSION_KEY = "journey_bandwidth"
 STEPS = [
     (Stage.DEVICE_CHECK, "exams/journey/device_check.html"),
@@ -137,6 +136,7 @@ def _exam_context(registration: Registration, rules) -> dict:
         "urls": {
             "answer": reverse("exams:answer_write", args=[0]),
             "recording": reverse("exams:answer_recording", args=[0]),
+            "tus": reverse("evidence:tus"),
             "advance": reverse("exams:question_advance"),
             "submit": reverse("exams:submit"),
             "journey": reverse("exams:journey"),
@@ -155,6 +155,7 @@ def _submitted_context(registration: Registration) -> dict:
         "upload_urls_json": json.dumps({
             "answer": reverse("exams:answer_write", args=[0]),
             "recording": reverse("exams:answer_recording", args=[0]),
+            "tus": reverse("evidence:tus"),
         }),
     }
 
@@ -297,10 +298,13 @@ def answer_write(request, position: int):
     except (TypeError, ValueError):
         return JsonResponse({"error": "bad_request", "message": "malformed answer"}, status=400)
     answer = result.answer
-    return JsonResponse({
-        "applied": result.applied, "revision": answer.revision, "take": answer.take,
-        "recording_held": answer.recording_verified,
-    })
+    reply = {"applied": result.applied, "revision": answer.revision, "take": answer.take,
+             "recording_held": answer.recording_verified}
+    if answer.take:
+        # The id the take's tus upload carries, so the server finds it by (question, take).
+        reply["upload_recording"] = integrations.answer_recording_id(
+            registration_id=registration.pk, position=position, take=answer.take)
+    return JsonResponse(reply)
 
 
 def _optional_int(value) -> int | None:
@@ -310,16 +314,15 @@ def _optional_int(value) -> int | None:
 @candidate_required
 @require_POST
 def answer_recording(request, position: int):
+    """The page's word that a take's tus upload finished: the server checks and keeps it."""
     registration = _registration(request)
-    if int(request.headers.get("Content-Length") or 0) > MAX_RECORDING_BYTES:
-        return JsonResponse({"error": "too_large", "message": "recording too large"}, status=413)
     try:
-        answer = services.answer_recording_store(
-            registration=registration, position=position, take=int(request.GET.get("take", 0)), stream=request
-        )
+        body = _json_body(request)
+        answer = services.answer_recording_confirm(registration=registration, position=position,
+                                                   take=int(body.get("take", 0)))
     except JourneyError as error:
         return _refusal(error, status=422 if error.code == "checksum_mismatch" else 409)
-    except ValueError:
+    except (TypeError, ValueError):
         return HttpResponseBadRequest()
     return JsonResponse({"held": answer.recording_verified, "sha256": answer.recording_sha256})
 

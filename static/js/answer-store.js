@@ -4,8 +4,11 @@
 //
 // Text entry:      {key, kind: "text", position, revision, client_id, text}
 // Recording entry: {key, kind: "recording", position, take, revision, client_id, blob,
-//                   sha256, size, duration_ms, declared}
-import { postBlob, postJson } from "./journey-http.js";
+//                   sha256, size, duration_ms, started_at, declared, upload_recording, url}
+// A recording is declared first (take, size, SHA-256), then sent with tus under the id the
+// server gave it, then confirmed: the server keeps it only if the bytes hash to the declaration.
+import { postJson } from "./journey-http.js";
+import { TusError, tusCreate, tusSend } from "./tus-upload.js";
 
 const DB_NAME = "invigilate-journey";
 let database = null;
@@ -65,17 +68,48 @@ export async function entrySend(entry, urls, { onProgress } = {}) {
     });
     if (!reply.ok || reply.take !== entry.take) return settle(entry, reply);
     entry.declared = true;
+    entry.upload_recording = reply.upload_recording;
     await outbox.put(entry);
     if (reply.recording_held) {
       await outbox.remove(entry.key);
       return "held";
     }
   }
-  const recordingUrl = urls.recording.replace("/0/", `/${entry.position}/`) + `?take=${entry.take}`;
-  const reply = await postBlob(recordingUrl, entry.blob, { onProgress });
+  // The bytes go up as a tus upload of the evidence app; its URL is kept with the entry, so
+  // after a dropped connection or a reload the upload resumes where the server stopped.
+  try {
+    if (!entry.url) {
+      entry.url = await tusCreate({
+        endpoint: urls.tus,
+        size: entry.size,
+        metadata: {
+          kind: "answer", recording: entry.upload_recording, seq: 0, filetype: entry.blob.type || "video/webm",
+          sha256: entry.sha256, start: entry.started_at || Date.now(), duration: entry.duration_ms, final: "1",
+          question: entry.position, take: entry.take,
+        },
+      });
+      await outbox.put(entry);
+    }
+    await tusSend({ url: entry.url, blob: entry.blob, onProgress: (sent, size) => onProgress?.(sent / size) });
+  } catch (error) {
+    if (error instanceof TusError && [404, 410].includes(error.status)) {
+      entry.url = null; // expired, or the server found the bytes damaged: send it again
+      await outbox.put(entry);
+    } else if (error instanceof TusError && [400, 403, 413, 415].includes(error.status)) {
+      await outbox.remove(entry.key); // refused for good: say so rather than retry for ever
+      return { refused: error.message };
+    }
+    return "retry";
+  }
+  const confirmUrl = urls.recording.replace("/0/", `/${entry.position}/`);
+  const reply = await postJson(confirmUrl, { take: entry.take });
   if (reply.ok && reply.held) {
     await outbox.remove(entry.key);
     return "held";
+  }
+  if (reply.error === "checksum_mismatch") {
+    entry.url = null;
+    await outbox.put(entry);
   }
   return settle(entry, reply);
 }

@@ -157,6 +157,7 @@ async function recordedAnswer() {
       : {};
     recorder = new MediaRecorder(camera, options);
     const startedAt = performance.now();
+    const startedWall = Date.now();
     recorder.ondataavailable = (event) => event.data.size && chunks.push(event.data);
     recorder.onstop = async () => {
       clearInterval(countdown);
@@ -164,7 +165,7 @@ async function recordedAnswer() {
       const blob = new Blob(chunks, { type: chunks[0]?.type || "video/webm" });
       const duration = Math.round(performance.now() - startedAt);
       describe();
-      keeping = keepTake(take, blob, Math.min(duration, state.answer_seconds * 1000));
+      keeping = keepTake(take, blob, Math.min(duration, state.answer_seconds * 1000), startedWall);
     };
     recorder.start(1000);
     startButton.hidden = true;
@@ -174,7 +175,7 @@ async function recordedAnswer() {
     tickDown(serverNow() + state.answer_seconds * 1000, texts.recording, () => recorder?.stop());
   }
 
-  async function keepTake(take, blob, durationMs) {
+  async function keepTake(take, blob, durationMs, startedAt) {
     // Only the latest take is wanted: an older one still waiting is dropped.
     for (const entry of await outbox.all(registration)) {
       if (entry.kind === "recording" && entry.position === state.position && entry.take < take) await outbox.remove(entry.key);
@@ -182,7 +183,7 @@ async function recordedAnswer() {
     const entry = {
       key: entryKey(registration, state.position, `take${take}`), kind: "recording", position: state.position,
       take, client_id: state.client_id, revision: nextRevision(local), blob, sha256: await sha256Hex(blob),
-      size: blob.size, duration_ms: durationMs, declared: false,
+      size: blob.size, duration_ms: durationMs, started_at: startedAt, declared: false,
     };
     state.revision = entry.revision;
     await outbox.put(entry);

@@ -37,12 +37,37 @@ def bring_to_exam(registration, *, now=None):
     return services.exam_open_for(registration=registration, now=now)
 
 
-def recording(payload: bytes = b"webm-bytes" * 100):
+WEBM_HEAD = b"\x1a\x45\xdf\xa3"
+
+
+def recording(payload: bytes = WEBM_HEAD + b"webm-bytes" * 100):
     return payload, hashlib.sha256(payload).hexdigest(), len(payload)
 
 
-def stream(data: bytes):
-    return io.BytesIO(data)
+def upload_take(registration, *, position: int, take: int, data: bytes, declared_sha256: str | None = None):
+    """Send a take's bytes as the page does: one tus upload of the evidence app under the id
+    the server derives for (question, take). Returns the upload (rejected if the bytes do not
+    hash to ``declared_sha256``)."""
+    from invigilate.evidence import services as evidence
+    from invigilate.evidence.models import Source
+    from invigilate.exams.integrations import answer_recording_id
+
+    uploader = evidence.Uploader(registration=registration, source=Source.PC)
+    metadata = {
+        "kind": "answer", "seq": "0", "filetype": "video/webm", "final": "1",
+        "recording": answer_recording_id(registration_id=registration.pk, position=position, take=take),
+        "sha256": declared_sha256 or hashlib.sha256(data).hexdigest(),
+    }
+    upload, _created = evidence.upload_create(uploader=uploader, length=len(data), metadata=metadata)
+    token = evidence.upload_writer_claim(upload=upload, offset=0)
+    spool = io.BytesIO(data)
+    evidence.upload_part_commit(upload=upload, token=token, start=0, spool=spool, size=len(data))
+    try:
+        evidence.upload_complete(upload=upload)
+    except evidence.TusError:
+        pass
+    upload.refresh_from_db()
+    return upload
 
 
 def after(moment, **delta):

@@ -7,7 +7,7 @@ from django.conf import settings
 from invigilate.audit.models import AuditEvent
 from invigilate.exams import services
 from invigilate.exams.models import Registration, Submission
-from invigilate.exams.tasks import force_submission_sweep
+from invigilate.exams.tasks import completion_sweep, force_submission_sweep
 from tests.exams.journey_helpers import add_questions, after, bring_to_exam
 from tests.personas import make_registration
 
@@ -47,9 +47,18 @@ def test_it_submits_everyone_once_even_when_run_twice(three_in_exam):
         assert force_submission_sweep.apply().get() == 0
     assert Submission.objects.filter(how="forced").count() == 3
     assert submissions_audited(world.exam) == 3
-    assert set(Registration.objects.filter(pk__in=[r.pk for r in registrations]).values_list("stage", flat=True)) == {
-        Stage.COMPLETE
-    }
+    stages = Registration.objects.filter(pk__in=[r.pk for r in registrations]).values_list("stage", flat=True)
+    # They were on a recorded question: a take running at the end may still be declared
+    # within ExamRules.recording_slack_seconds, so completion waits that long.
+    assert set(stages) == {Stage.SUBMITTED}
+    with time_machine.travel(after(world.exam.ends_at, seconds=3)):
+        assert completion_sweep.apply().get() == 3
+        assert completion_sweep.apply().get() == 0
+    assert set(stages.all()) == {Stage.COMPLETE}
+
+
+def test_the_completion_sweep_is_scheduled_for_beat():
+    assert settings.CELERY_BEAT_SCHEDULE["exams-completion"]["task"] == "exams.completion_sweep"
 
 
 def test_it_finishes_the_job_after_a_worker_dies_half_way(three_in_exam, monkeypatch):

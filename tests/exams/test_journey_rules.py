@@ -9,7 +9,15 @@ from invigilate.audit.models import AuditEvent
 from invigilate.exams import services
 from invigilate.exams.models import Answer, Downtime, IncidentReport, Registration, Submission
 from invigilate.exams.services import JourneyError
-from tests.exams.journey_helpers import add_questions, after, bring_to_exam, open_session, recording, stream
+from tests.exams.journey_helpers import (
+    WEBM_HEAD,
+    add_questions,
+    after,
+    bring_to_exam,
+    open_session,
+    recording,
+    upload_take,
+)
 
 Stage = Registration.Stage
 
@@ -187,12 +195,35 @@ def test_it_limits_takes_and_keeps_recordings_only_with_the_declared_checksum(ex
         services.answer_write(registration=registration, position=1, client_id="a", revision=3, take=3,
                               recording_sha256=sha, recording_size=size, now=at)
     assert refused.value.code == "takes_used"
-    with pytest.raises(JourneyError) as damaged:
-        services.answer_recording_store(registration=registration, position=1, take=2, stream=stream(data[:-1] + b"!"),
-                                        now=at)
-    assert damaged.value.code == "checksum_mismatch"
-    answer = services.answer_recording_store(registration=registration, position=1, take=2, stream=stream(data), now=at)
+    # Bytes damaged on the way: the evidence app rejects the upload, nothing is kept.
+    damaged = upload_take(registration, position=1, take=2, data=data[:-1] + b"!", declared_sha256=sha)
+    assert damaged.status == "rejected"
+    with pytest.raises(JourneyError) as missing:
+        services.answer_recording_confirm(registration=registration, position=1, take=2, now=at)
+    assert missing.value.code == "not_received"
+    # A take uploaded with other content than declared is not the declared take.
+    upload_take(registration, position=1, take=2, data=WEBM_HEAD + b"another recording")
+    with pytest.raises(JourneyError) as mismatch:
+        services.answer_recording_confirm(registration=registration, position=1, take=2, now=at)
+    assert mismatch.value.code == "checksum_mismatch"
+    with pytest.raises(JourneyError) as undeclared:
+        services.answer_recording_confirm(registration=registration, position=1, take=1, now=at)
+    assert undeclared.value.code == "undeclared"  # take 2 replaced it
+
+
+def test_it_keeps_a_take_uploaded_with_tus_that_hashes_to_the_declaration(exam_world):
+    registration = exam_world.candidate
+    bring_to_exam(registration)
+    data, sha, size = recording()
+    at = after(exam_world.exam.starts_at, minutes=1)
+    services.answer_write(registration=registration, position=1, client_id="a", revision=1, take=1,
+                          recording_sha256=sha, recording_size=size, recording_duration_ms=3000, now=at)
+    upload_take(registration, position=1, take=1, data=data)
+    answer = services.answer_recording_confirm(registration=registration, position=1, take=1, now=at)
     assert answer.recording_verified and answer.recording.read() == data
+    again = services.answer_recording_confirm(registration=registration, position=1, take=1, now=at)
+    assert again.recording_received_at == answer.recording_received_at
+    assert AuditEvent.objects.filter(event_type="answer.recording_received").count() == 1
 
 
 def test_it_refuses_a_recording_longer_than_the_answer_time(exam_world):
@@ -229,9 +260,10 @@ def test_it_completes_only_when_every_declared_recording_has_arrived(exam_world)
     services.submission_submit(registration=registration, how="forced", now=exam.ends_at)
     assert registration.stage == Stage.SUBMITTED
     assert services.submission_outstanding(registration=registration) == ["Recording of question 1"]
-    # The upload may finish after the end, inside the incident window.
-    services.answer_recording_store(registration=registration, position=1, take=1, stream=stream(data),
-                                    now=after(exam.ends_at, minutes=10))
+    # The upload may finish after the end, inside the incident window; the sweep (or the
+    # page asking) completes the submission once it has arrived, even if no page confirms it.
+    upload_take(registration, position=1, take=1, data=data)
+    assert services.submission_completion_sweep(now=after(exam.ends_at, minutes=10)) == 1
     registration.refresh_from_db()
     assert registration.stage == Stage.COMPLETE
     assert Submission.objects.get(registration=registration).completed_at is not None
@@ -250,9 +282,12 @@ def test_it_refuses_uploads_and_reports_after_the_incident_window(exam_world):
     with pytest.raises(JourneyError) as refused:
         services.incident_report_file(registration=registration, text="Too late", now=exam.incident_window_closes_at)
     assert refused.value.code == "window_closed" and "60 minutes after the end" in refused.value.message
-    with pytest.raises(JourneyError):
-        services.answer_recording_store(registration=registration, position=1, take=1, stream=stream(data),
-                                        now=exam.incident_window_closes_at)
+    with time_machine.travel(exam.incident_window_closes_at):
+        upload_take(registration, position=1, take=1, data=data)
+        with pytest.raises(JourneyError) as closed:
+            services.answer_recording_confirm(registration=registration, position=1, take=1)
+        assert closed.value.code == "window_closed"
+        assert services.submission_outstanding(registration=registration) == ["Recording of question 1"]
     assert IncidentReport.objects.filter(registration=registration).count() == 1
 
 
@@ -287,3 +322,43 @@ def test_it_refuses_late_first_entry_unless_the_grace_allows_it(exam_world):
                                   ticket_number=exam_world.candidate.ticket_number, session_key="s1", address="127.0.0.1")
         services.journey_enter(registration=session.registration, session=session)
         assert session.registration.stage == Stage.DEVICE_CHECK
+
+
+def test_a_take_recording_at_the_end_is_declared_within_the_slack_and_uploaded_afterwards(exam_world):
+    registration = exam_world.candidate
+    exam = exam_world.exam
+    bring_to_exam(registration)
+    data, sha, size = recording()
+    # The sweep got there first: the candidate is submitted while the take is still stopping.
+    services.submission_submit(registration=registration, how="forced", now=exam.ends_at)
+    assert registration.stage == Stage.SUBMITTED
+    # Declared 2 s after the end (slack: 3 s), 4 s long, so started before the end: kept.
+    result = services.answer_write(registration=registration, position=1, client_id="a", revision=1, take=1,
+                                   recording_sha256=sha, recording_size=size, recording_duration_ms=4000,
+                                   now=after(exam.ends_at, seconds=2))
+    assert result.applied and result.answer.take == 1
+    assert services.submission_outstanding(registration=registration) == ["Recording of question 1"]
+    upload_take(registration, position=1, take=1, data=data)
+    services.answer_recording_confirm(registration=registration, position=1, take=1,
+                                      now=after(exam.ends_at, minutes=20))
+    registration.refresh_from_db()
+    assert registration.stage == Stage.COMPLETE
+
+
+@pytest.mark.parametrize("seconds_after_end, duration_ms", [(3, 10_000), (2, 1000)], ids=["past-slack", "started-late"])
+def test_a_take_declared_past_the_slack_or_started_after_the_end_is_refused(exam_world, seconds_after_end,
+                                                                          duration_ms):
+    registration = exam_world.candidate
+    exam = exam_world.exam
+    bring_to_exam(registration)
+    _, sha, size = recording()
+    with pytest.raises(JourneyError) as refused:
+        services.answer_write(registration=registration, position=1, client_id="a", revision=1, take=1,
+                              recording_sha256=sha, recording_size=size, recording_duration_ms=duration_ms,
+                              now=after(exam.ends_at, seconds=seconds_after_end))
+    assert refused.value.code == "deadline_passed"
+    # A text answer gets no slack at all.
+    services.question_advance(registration=registration, from_position=1, now=exam.starts_at)
+    with pytest.raises(JourneyError):
+        services.answer_write(registration=registration, position=2, client_id="a", revision=1, text="late",
+                              now=after(exam.ends_at, seconds=1))

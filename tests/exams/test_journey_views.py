@@ -109,3 +109,23 @@ def test_the_pairing_step_says_why_it_cannot_go_on_until_a_phone_is_paired(world
     assert client.post("/exams/journey/pairing/done/").status_code == 302
     world.candidate.refresh_from_db()
     assert world.candidate.stage == Stage.PAPER_CHECK
+
+
+def test_a_take_is_declared_then_sent_with_tus_under_the_servers_id_then_confirmed(world):
+    from invigilate.exams.integrations import answer_recording_id
+    from tests.exams.journey_helpers import recording, upload_take
+
+    add_questions(world.exam)
+    bring_to_exam(world.candidate)
+    client = candidate_client(world)
+    data, sha, size = recording()
+    declared = client.post("/exams/journey/answers/1/", json.dumps(
+        {"client_id": "page-1", "revision": 1, "take": 1, "sha256": sha, "size": size, "duration_ms": 2000}),
+        content_type="application/json").json()
+    assert declared["upload_recording"] == answer_recording_id(registration_id=world.candidate.pk, position=1, take=1)
+    assert not declared["recording_held"]
+    early = client.post("/exams/journey/answers/1/recording/", json.dumps({"take": 1}), content_type="application/json")
+    assert early.status_code == 409 and early.json()["error"] == "not_received"
+    upload_take(world.candidate, position=1, take=1, data=data)
+    held = client.post("/exams/journey/answers/1/recording/", json.dumps({"take": 1}), content_type="application/json")
+    assert held.status_code == 200 and held.json() == {"held": True, "sha256": sha}

@@ -33,6 +33,9 @@ STEPS = [
     (Stage.COMPLETE, "exams/journey/submitted.html"),
 ]
 TEMPLATE_FOR_STAGE = dict(STEPS)
+# Pages that run journey-media.js (live media from the waiting room on; recordings in the exam).
+MEDIA_STAGES = {Stage.WAITING: "waiting", Stage.IN_EXAM: "in_exam", Stage.SUBMITTED: "submitted",
+                Stage.COMPLETE: "submitted"}
 
 
 def _refusal(error: JourneyError, status: int = 409) -> JsonResponse:
@@ -100,8 +103,23 @@ def _journey_page(request, registration: Registration, *, status: int = 200, **e
         context.update(_exam_context(registration, rules))
     elif stage in (Stage.SUBMITTED, Stage.COMPLETE):
         context.update(_submitted_context(registration))
+    if stage in MEDIA_STAGES:
+        context["journey_media"] = _journey_media(registration, rules)
     context.update(extra)
     return render(request, TEMPLATE_FOR_STAGE[stage], context, status=status)
+
+
+def _journey_media(registration: Registration, rules) -> dict:
+    """What journey-media.js needs: which page it is on, and the whole-exam recorder's setup."""
+    return {
+        "stage": MEDIA_STAGES[registration.stage],
+        "evidence": {
+            "registration": registration.pk, "tusEndpoint": reverse("evidence:tus"),
+            "reportUrl": reverse("evidence:recording_report"), "interruptionUrl": reverse("evidence:interruption"),
+            "statusUrl": reverse("evidence:status"), "segmentSeconds": rules.evidence_segment_seconds,
+            "videoKbps": rules.evidence_video_kbps,
+        },
+    }
 
 
 def _identity_context(registration: Registration) -> dict:

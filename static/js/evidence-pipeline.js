@@ -211,7 +211,7 @@ export class SegmentRecorder extends EventTarget {
     this.startedAt = Date.now();
     this.seq = 0;
     this.stopped = false;
-    await stateSet(`open:${this.queue.owner}:${this.kind}`, { recording: this.recording, lastEnd: Date.now() });
+    await stateSet(`open:${this.queue.owner}:${this.kind}`, { recording: this.recording, lastEnd: Date.now(), lastSeq: -1 });
     this.startSegment();
     this.report(false);
   }
@@ -254,14 +254,17 @@ export class SegmentRecorder extends EventTarget {
       duration: end - start, final, type, size: blob.size, sha256: await sha256Hex(blob), blob,
       createdAt: Date.now() + seq / 1000,
     });
-    await stateSet(`open:${this.queue.owner}:${this.kind}`, final ? null : { recording: this.recording, lastEnd: end });
+    await stateSet(`open:${this.queue.owner}:${this.kind}`,
+      final ? null : { recording: this.recording, lastEnd: end, lastSeq: seq });
     if (!final) this.report(false, seq);
     this.dispatchEvent(new CustomEvent("segment", { detail: { seq, size: blob.size } }));
   }
 
+  // Resolves once the report is safely in the outbox (IndexedDB). An ended report carries the
+  // last segment saved (-1: none), so the server expects exactly what exists.
   report(ended, lastSeq = this.seq - 1) {
-    this.queue.post(this.queue.reportUrl, {
-      kind: this.kind, recording: this.recording, last_seq: Math.max(lastSeq, 0), ended,
+    return this.queue.post(this.queue.reportUrl, {
+      kind: this.kind, recording: this.recording, last_seq: ended ? lastSeq : Math.max(lastSeq, 0), ended,
       started_at: this.startedAt, segment_seconds: this.segmentSeconds,
     });
   }
@@ -279,7 +282,7 @@ export class SegmentRecorder extends EventTarget {
     });
     await this.saving;
     await stateSet(`open:${this.queue.owner}:${this.kind}`, null);
-    this.report(true, this.lastSaved ?? 0);
+    await this.report(true, this.lastSaved ?? -1);
   }
 }
 

@@ -46,6 +46,11 @@ class EvidenceRecorder extends EventTarget {
       const open = await interruptedRecording(this.queue, kind);
       if (open) {
         interruptionReport(this.queue, { kind, reason: "page_closed", startedAt: open.lastEnd, endedAt: Date.now() });
+        // The closed page's run ends at its last saved segment: what it was still recording
+        // died with the page (the interruption says so), so the server stops expecting it.
+        await this.queue.post(this.options.reportUrl, {
+          kind, recording: open.recording, last_seq: open.lastSeq ?? -1, ended: true,
+        });
       }
     }
     const streams = [["pc_camera", camera], ["pc_screen", screen]].filter(([, stream]) => stream);

@@ -54,11 +54,27 @@ async function start() {
   } catch {
     // Refused full screen is reported by the integrity signals; the exam goes on.
   }
+  // Camera and microphone run for the whole exam (recorded and sent live), whatever the question.
+  try {
+    camera = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: true });
+  } catch (error) {
+    startError.textContent = `${texts.noCamera} (${error.name})`;
+    startError.hidden = false;
+    return;
+  }
   document.getElementById("exam-start").hidden = true;
   question.hidden = false;
+  document.dispatchEvent(new CustomEvent("exam:streams", { detail: { camera, screen } }));
   if (state.mode === "text") textAnswer();
   else await recordedAnswer();
-  document.dispatchEvent(new CustomEvent("exam:streams", { detail: { camera, screen } }));
+}
+
+// Other modules of the page (the whole-exam recorder, live media) finish their work before
+// the page moves on: each listener of "exam:leaving" may hand a promise to waitUntil().
+async function beforeLeaving(reason) {
+  const pending = [];
+  document.dispatchEvent(new CustomEvent("exam:leaving", { detail: { reason, waitUntil: (promise) => pending.push(promise) } }));
+  await Promise.allSettled(pending);
 }
 
 // --- Written answers ------------------------------------------------------------------------
@@ -111,7 +127,8 @@ async function recordedAnswer() {
   const stopButton = document.getElementById("record-stop");
   const againButton = document.getElementById("record-again");
   const recordingState = document.getElementById("recording-state");
-  camera = await navigator.mediaDevices.getUserMedia({ video: state.mode === "video", audio: true });
+  // An audio answer records the microphone only; a video answer the camera and microphone.
+  const answerStream = state.mode === "video" ? camera : new MediaStream(camera.getAudioTracks());
   preview.srcObject = camera;
   preview.play().catch(() => {});
 
@@ -155,7 +172,7 @@ async function recordedAnswer() {
     const options = MediaRecorder.isTypeSupported("video/webm;codecs=vp8,opus")
       ? { mimeType: state.mode === "video" ? "video/webm;codecs=vp8,opus" : "audio/webm", videoBitsPerSecond: 400000 }
       : {};
-    recorder = new MediaRecorder(camera, options);
+    recorder = new MediaRecorder(answerStream, options);
     const startedAt = performance.now();
     const startedWall = Date.now();
     recorder.ondataavailable = (event) => event.data.size && chunks.push(event.data);
@@ -228,16 +245,20 @@ async function advance() {
   button.disabled = true;
   await flushCurrent();
   const reply = await postJson(urls.advance, { from_position: state.position });
-  if (reply.ok || reply.status >= 400) location.assign(urls.journey);
-  else button.disabled = false;
+  if (reply.ok || reply.status >= 400) {
+    await beforeLeaving("advance");
+    location.assign(urls.journey);
+  } else button.disabled = false;
 }
 
 async function submit(button) {
   if (button) button.disabled = true;
   await flushCurrent();
   const reply = await postJson(urls.submit, {});
-  if (reply.ok || reply.error !== "early") location.assign(urls.journey);
-  else {
+  if (reply.ok || reply.error !== "early") {
+    await beforeLeaving("submit");
+    location.assign(urls.journey);
+  } else {
     showError(reply.message);
     if (button) button.disabled = false;
   }

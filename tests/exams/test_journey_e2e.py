@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from invigilate.evidence.models import PairingCode, Upload
 from invigilate.exams.models import Answer, DeviceCheck, IdentityAttempt, PaperSnapshot, Question, Registration
 from tests.personas import PASSWORD
 
@@ -62,7 +63,14 @@ def test_a_candidate_goes_from_login_to_submission_complete(live_world, new_page
     expect(staff.locator("#identity-review-list")).to_contain_text("No identity check is waiting")
     assert IdentityAttempt.objects.get(registration=live_world.candidate).outcome == "approved"
 
-    # Phone pairing (nothing to pair without the evidence app), then both sides of the paper.
+    # Phone pairing: not without a phone; the phone opens the QR code's address, and on we go.
+    page.click("#pairing-continue")
+    expect(page.locator("#pairing-error")).to_contain_text("has not reported in")
+    expect(page.locator("[data-testid=short-code]")).to_be_visible()
+    phone = new_page()
+    phone.goto(f"/evidence/phone/pair/{PairingCode.objects.get(used_at__isnull=True).token}/")
+    expect(page.locator("[data-testid=phone-paired]")).to_be_visible(timeout=10_000)
+    phone.close()
     page.click("#pairing-continue")
     page.click("[data-side=front]")
     expect(page.locator("[data-kept=front]")).to_be_visible()
@@ -111,3 +119,9 @@ def test_a_candidate_goes_from_login_to_submission_complete(live_world, new_page
     assert registration.stage == "complete" and registration.submission.how == "forced"
     video = Answer.objects.get(registration=registration, question__position=1)
     assert video.recording_verified and video.recording_size > 0
+    # The take went up as a tus upload; the whole-exam camera and screen recordings arrived
+    # before "submission complete" (each question's page records, then stops and keeps its end).
+    assert video.recording.name == Upload.objects.get(recording__kind="answer", status="complete").file_name
+    for kind in ("pc_camera", "pc_screen"):
+        assert Upload.objects.filter(registration=registration, recording__kind=kind, status="complete").exists()
+        assert not Upload.objects.filter(registration=registration, recording__kind=kind, status="receiving").exists()

@@ -1,8 +1,11 @@
+from datetime import timedelta
+
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.utils import timezone
 
 from invigilate.accounts.models import Role, User
 
-from .models import Answer, DeviceCheck, Exam, IdentityAttempt, Question, Registration
+from .models import Answer, DeviceCheck, Exam, ExamRoom, IdentityAttempt, Question, Registration
 from .services import FINISHED_STAGES
 
 
@@ -22,6 +25,14 @@ def identity_attempts_awaiting_review(*, user: User) -> QuerySet[IdentityAttempt
     if not user.is_exam_admin:
         attempts = attempts.filter(registration__room__invigilator_assignments__user=user)
     return attempts.select_related("registration__candidate", "registration__room").order_by("attempted_at")
+
+
+def rooms_invigilated_by(*, user: User) -> QuerySet[ExamRoom]:
+    """The rooms whose identity reviews this user sees live (exam admins: rooms of today's exams)."""
+    if user.is_exam_admin:
+        now = timezone.now()
+        return ExamRoom.objects.filter(exam__starts_at__range=(now - timedelta(days=1), now + timedelta(days=1)))
+    return ExamRoom.objects.filter(invigilator_assignments__user=user)
 
 
 def identity_attempt_for_reviewer(*, user: User, attempt_id: int) -> IdentityAttempt | None:

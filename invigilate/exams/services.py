@@ -409,6 +409,8 @@ def identity_attempt_decide(*, attempt: IdentityAttempt, user, approve: bool, re
             registration_id=registration.pk,
             data={"outcome": outcome, "reason": reason[:300], "score": attempt.score},
         )
+        publish_on_commit(room_group(registration.room_id), "identity.decided",
+                          registration_id=registration.pk, attempt_id=attempt.pk)
         if approve:
             registration_stage_set(registration=registration, stage=Stage.PHONE_PAIRING, actor_label=actor_label_for_user(user))
         else:

@@ -403,8 +403,12 @@ def incident_report(request):
 def identity_review(request):
     """Identity attempts awaiting a decision in the user's rooms (a page, and its polled fragment)."""
     attempts = selectors.identity_attempts_awaiting_review(user=request.user)
-    template = "exams/staff/identity_review_list.html" if request.htmx else "exams/staff/identity_review.html"
-    return render(request, template, {"attempts": attempts})
+    if request.htmx:
+        return render(request, "exams/staff/identity_review_list.html", {"attempts": attempts})
+    # The page follows the rooms' sockets (the proctoring dashboard's), so it updates the moment
+    # an attempt is sent for review or decided by someone else.
+    rooms = list(selectors.rooms_invigilated_by(user=request.user).values_list("pk", flat=True))
+    return render(request, "exams/staff/identity_review.html", {"attempts": attempts, "room_ids": rooms})
 
 
 @role_required(Role.INVIGILATOR)

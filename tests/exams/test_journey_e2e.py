@@ -48,15 +48,18 @@ def test_a_candidate_goes_from_login_to_submission_complete(live_world, new_page
     assert check.passed and check.results["bandwidth"]["mbps"] >= 1
     assert check.results["screen"]["detail"] == "monitor"
 
-    # Identity: no face model here, so the room's invigilator decides with both pictures.
-    page.click("#identity-capture")
-    expect(page.locator("#identity-status")).to_contain_text("sent to the invigilator")
+    # Identity: no registered photo, so the server cannot decide and the room's invigilator
+    # does, with both pictures; the review page, already open, shows the request live.
     staff = new_page()
     staff.goto("/staff/login/")
     staff.fill("input[name=username]", "invigilator")
     staff.fill("input[name=password]", PASSWORD)
     staff.click("button[type=submit]")
     staff.goto("/exams/identity/review/")
+    expect(staff.locator("#identity-review-live")).to_have_attribute("data-state", "live")
+    expect(staff.locator("#identity-review-list")).to_contain_text("No identity check is waiting")
+    page.click("#identity-capture")
+    expect(page.locator("#identity-status")).to_contain_text("sent to the invigilator")
     card = staff.locator(".identity-pair").first
     expect(card.locator("img")).to_have_count(2)
     card.locator("button[value=approve]").click()
@@ -87,7 +90,8 @@ def test_a_candidate_goes_from_login_to_submission_complete(live_world, new_page
 
     # Question 1, recorded: preparation runs out, the answer records and goes up, verified.
     page.click("#exam-start-button")
-    expect(page.locator("#recording-state")).to_contain_text("on the server", timeout=15_000)
+    # Generous: the page records camera and screen and sends live media meanwhile, on a shared machine.
+    expect(page.locator("#recording-state")).to_contain_text("on the server", timeout=30_000)
     page.click("#next-question")
 
     # Question 2, written: saved, then an edit made offline survives a reload.

@@ -129,3 +129,9 @@ def test_a_take_is_declared_then_sent_with_tus_under_the_servers_id_then_confirm
     upload_take(world.candidate, position=1, take=1, data=data)
     held = client.post("/exams/journey/answers/1/recording/", json.dumps({"take": 1}), content_type="application/json")
     assert held.status_code == 200 and held.json() == {"held": True, "sha256": sha}
+
+
+def test_the_identity_review_page_follows_the_invigilators_rooms_live_not_by_polling(world, awaiting_review):
+    page = staff_client(world.invigilator).get("/exams/identity/review/").content.decode()
+    assert f'data-rooms="{world.room_a.pk}"' in page and "identity-review.js" in page
+    assert "every 3s" not in page and 'hx-trigger="identity-review-changed from:body"' in page

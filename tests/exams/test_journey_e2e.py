@@ -88,10 +88,24 @@ def test_a_candidate_goes_from_login_to_submission_complete(live_world, new_page
     page.reload()
     expect(page.locator("#exam-start-button")).to_be_visible(timeout=8_000)
 
-    # Question 1, recorded: preparation runs out, the answer records and goes up, verified.
+    # Question 1, recorded: preparation runs out and the take records with the network gone;
+    # it is kept on this computer, and after a reload it is declared, sent with tus and
+    # verified against its declared SHA-256.
     page.click("#exam-start-button")
+    expect(page.locator("#recorder-phase")).to_have_text("Recording: answer now", timeout=10_000)
+    page.context.set_offline(True)
     # Generous: the page records camera and screen and sends live media meanwhile, on a shared machine.
-    expect(page.locator("#recording-state")).to_contain_text("on the server", timeout=30_000)
+    expect(page.locator("#recording-state")).to_contain_text("Kept on this computer", timeout=20_000)
+    page.context.set_offline(False)
+    page.reload()
+    page.click("#exam-start-button")
+    expect(page.locator("#recording-state")).to_contain_text("Recorded (take 1 of 2)")
+    take = Answer.objects.filter(registration=live_world.candidate, question__position=1)
+    for _ in range(300):
+        if take.filter(recording_received_at__isnull=False).exists():
+            break
+        page.wait_for_timeout(100)
+    assert take.get().recording_verified
     page.click("#next-question")
 
     # Question 2, written: saved, then an edit made offline survives a reload.

@@ -59,7 +59,8 @@ async def test_it_catches_up_from_a_cursor(live_world):
     await socket.send_json_to({"type": "sync", "since": before.isoformat()})
     messages = await receive_until(socket, "synced")
     assert [m["sequence"] for m in messages if m["type"] == "alert"] == [1, 2]
-    assert messages[-1]["count"] == 2
+    assert messages[-1]["count"] == len(messages) - 1  # the alerts, and the tile they changed
+    assert [m["type"] for m in messages[:-1]].count("tile") == 1
     await socket.send_json_to({"type": "sync", "since": "yesterday"})
     assert (await socket.receive_json_from())["error"] == "bad_message"
     await socket.send_json_to({"type": "hello"})
@@ -128,9 +129,9 @@ async def test_it_pushes_an_acknowledgement_to_every_dashboard_of_the_room(live_
 
 async def test_it_refreshes_a_tile_when_the_stage_changes(live_world):
     socket = await connected_socket(live_world.invigilator, live_world.room_a)
-    await sync_to_async(registration_stage_set)(registration=live_world.candidate, stage="in_exam")
+    await sync_to_async(registration_stage_set)(registration=live_world.candidate, stage="device_check")
     tile = await socket.receive_json_from(timeout=3)
-    assert tile["type"] == "tile" and "In exam" in tile["html"]
+    assert tile["type"] == "tile" and "Device check" in tile["html"]
     # Other apps may ask for a refresh of any tile; a tile of another room is not sent.
     await get_channel_layer().group_send(
         room_group(live_world.room_a.pk), {"type": "tile.refresh", "registration_id": live_world.other_candidate.pk}

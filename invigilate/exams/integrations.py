@@ -31,19 +31,24 @@ ANSWER_NAMESPACE = uuid.UUID("6b1d8a57-5f0e-4e43-9d86-0f6c1b1e7a31")
 # --- Identity -----------------------------------------------------------------------------------
 
 
-def face_match_for(*, registration, frame: bytes, max_distance: float) -> FaceMatch | None:
-    """The live frame against the registered photo, or None when the server cannot decide
-    (no registered photo, or one without a face, or a frame that is not a picture): the
-    attempt then goes to the invigilator."""
+def registered_photo(*, registration) -> bytes | None:
     photo = registration.candidate.photo
     if not photo:
         return None
     with photo.open("rb") as handle:
-        registered = handle.read()
+        return handle.read()
+
+
+def face_match_for(*, registered: bytes | None, frame: bytes, max_distance: float) -> FaceMatch | None:
+    """The live frame against the registered photo, or None when the server cannot decide
+    (no registered photo, or one without a face, or a frame that is not a picture): the
+    attempt then goes to the invigilator. CPU only (no database): safe in any thread."""
+    if not registered:
+        return None
     try:
         return face_match(registered_photo=registered, frame=frame, max_distance=max_distance)
     except ValueError as error:
-        logger.warning("identity of registration %s not decidable by face match: %s", registration.pk, error)
+        logger.warning("identity not decidable by face match: %s", error)
         return None
 
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from invigilate.accounts.models import Role, User
 from invigilate.audit.services import actor_label_for_registration, actor_label_for_user, audit_record
+from invigilate.media.faces import FaceMatch
 from invigilate.realtime.groups import candidate_group, room_group
 from invigilate.realtime.publish import publish_on_commit
 
@@ -337,20 +338,36 @@ def device_check_record(
 # --- Identity -----------------------------------------------------------------------------------
 
 
-def identity_attempt_record(*, registration: Registration, photo: bytes, now: datetime | None = None) -> IdentityAttempt:
+MATCH_ON_CALL = object()
+
+
+def identity_match(*, registration: Registration, photo: bytes) -> FaceMatch | None:
+    """The face match of a live frame against the registered photo (~150 ms of CPU, more on a
+    process's first use). A web view reads the photo here and runs ``integrations.face_match_for``
+    in a thread of its own instead (see ``views.identity_attempt``)."""
+    return integrations.face_match_for(
+        registered=integrations.registered_photo(registration=registration), frame=photo,
+        max_distance=exam_rules(registration.exam).face_match_max_distance,
+    )
+
+
+def identity_attempt_record(
+    *, registration: Registration, photo: bytes, match: FaceMatch | None | object = MATCH_ON_CALL,
+    now: datetime | None = None,
+) -> IdentityAttempt:
     """Compare a live camera frame with the registered photo, on the server (face match).
 
     When the server cannot decide (no registered photo, or none with a face), or after
     ``identity_attempts`` failed matches, the attempt waits for an invigilator, who sees both
-    pictures side by side. The match runs before any lock is taken: it costs ~150 ms.
+    pictures side by side. ``match`` is ``identity_match``'s result if the caller ran it already.
     """
     now = now or timezone.now()
     _require_stage(registration, Stage.IDENTITY_CHECK)
     if not photo:
         raise JourneyError(_("No picture was received. Please try again."), code="empty_photo")
     rules = exam_rules(registration.exam)
-    match = integrations.face_match_for(registration=registration, frame=photo,
-                                        max_distance=rules.face_match_max_distance)
+    if match is MATCH_ON_CALL:
+        match = identity_match(registration=registration, photo=photo)
     score = match.score if match is not None else None
     with transaction.atomic():
         Registration.objects.select_for_update().get(pk=registration.pk)

@@ -135,3 +135,21 @@ def test_the_identity_review_page_follows_the_invigilators_rooms_live_not_by_pol
     page = staff_client(world.invigilator).get("/exams/identity/review/").content.decode()
     assert f'data-rooms="{world.room_a.pk}"' in page and "identity-review.js" in page
     assert "every 3s" not in page and 'hx-trigger="identity-review-changed from:body"' in page
+
+
+def test_the_identity_page_decides_with_the_servers_face_match(world):
+    from django.core.files.base import ContentFile
+
+    from tests.media import material
+
+    world.candidate.candidate.photo.save("registered.jpg", ContentFile(material.jpeg(material.astronaut())))
+    client = candidate_client(world)
+    for stage in (Stage.DEVICE_CHECK, Stage.IDENTITY_CHECK):
+        services.registration_stage_set(registration=world.candidate, stage=stage)
+    other = client.post("/exams/journey/identity/", material.jpeg(material.webcam_like(material.grace_hopper())),
+                        content_type="image/jpeg").json()
+    assert other["outcome"] == "not_matched" and other["stage"] == Stage.IDENTITY_CHECK
+    same = client.post("/exams/journey/identity/", material.jpeg(material.webcam_like(material.astronaut())),
+                       content_type="image/jpeg").json()
+    assert same["outcome"] == "matched" and same["score"] > other["score"] and same["stage"] == Stage.PHONE_PAIRING
+    assert client.get("/exams/journey/identity/").status_code == 405

@@ -41,18 +41,24 @@ class EvidenceRecorder extends EventTarget {
     this.queue.addEventListener("change", () => this.emit());
   }
 
-  async start({ camera = null, screen = null } = {}) {
+  // A run left open by a page that was closed (reload, crash, navigation) ends at its last
+  // saved segment: what it was still recording died with the page (reported as an
+  // interruption), so the server stops expecting it. Called by start(), and by the
+  // after-exam page, which records nothing but must close what the exam page left open.
+  async closeInterrupted() {
     for (const kind of ["pc_camera", "pc_screen"]) {
       const open = await interruptedRecording(this.queue, kind);
       if (open) {
         interruptionReport(this.queue, { kind, reason: "page_closed", startedAt: open.lastEnd, endedAt: Date.now() });
-        // The closed page's run ends at its last saved segment: what it was still recording
-        // died with the page (the interruption says so), so the server stops expecting it.
         await this.queue.post(this.options.reportUrl, {
           kind, recording: open.recording, last_seq: open.lastSeq ?? -1, ended: true,
         });
       }
     }
+  }
+
+  async start({ camera = null, screen = null } = {}) {
+    await this.closeInterrupted();
     const streams = [["pc_camera", camera], ["pc_screen", screen]].filter(([, stream]) => stream);
     for (const [kind, stream] of streams) {
       const recorder = new SegmentRecorder({

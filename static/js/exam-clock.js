@@ -79,9 +79,14 @@ if (element) {
     offset = Date.parse(message.server_time) + (received - sentAt) / 2 - received;
   });
   // The server moved this candidate on (identity approved, exam opened elsewhere): follow it.
+  // A page with work to finish first (the exam page: recordings) cancels "journey:moving" and
+  // goes itself once done.
   candidateSocket.on("journey.changed", (message) => {
     const current = [...document.body.classList].find((name) => name.startsWith("stage-"));
-    if (current !== `stage-${message.stage}`) location.assign(element.closest("body").dataset.journeyUrl || "/exams/journey/");
+    if (current === `stage-${message.stage}`) return;
+    const url = element.closest("body").dataset.journeyUrl || "/exams/journey/";
+    const moving = new CustomEvent("journey:moving", { cancelable: true, detail: { stage: message.stage, url } });
+    if (document.dispatchEvent(moving)) location.assign(url);
   });
   candidateSocket.on("socket.open", () => candidateSocket.send({ type: "clock", sent_at: Date.now() }));
   setInterval(() => candidateSocket.send({ type: "clock", sent_at: Date.now() }), 30000);

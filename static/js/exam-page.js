@@ -216,8 +216,9 @@ async function recordedAnswer() {
   againButton.addEventListener("click", record);
   answerFlushers.push(async () => {
     if (recorder) {
+      // Called again while a stop is pending (the page leaving for two reasons): wait for it.
       const stopped = new Promise((resolve) => recorder.addEventListener("stop", () => setTimeout(resolve, 0), { once: true }));
-      recorder.stop();
+      if (recorder.state !== "inactive") recorder.stop();
       await stopped;
     }
     await keeping;
@@ -240,25 +241,32 @@ async function flushCurrent() {
   await outboxFlush(registration, urls);
 }
 
+// Leave the page once: answers sent (or kept locally), recordings stopped and saved.
+let leaving = null;
+function leave(reason) {
+  leaving ||= (async () => {
+    await flushCurrent().catch(() => {});
+    await beforeLeaving(reason);
+    location.assign(urls.journey);
+  })();
+  return leaving;
+}
+
 async function advance() {
   const button = document.getElementById("next-question");
   button.disabled = true;
   await flushCurrent();
   const reply = await postJson(urls.advance, { from_position: state.position });
-  if (reply.ok || reply.status >= 400) {
-    await beforeLeaving("advance");
-    location.assign(urls.journey);
-  } else button.disabled = false;
+  if (reply.ok || reply.status >= 400) await leave("advance");
+  else button.disabled = false;
 }
 
 async function submit(button) {
   if (button) button.disabled = true;
   await flushCurrent();
   const reply = await postJson(urls.submit, {});
-  if (reply.ok || reply.error !== "early") {
-    await beforeLeaving("submit");
-    location.assign(urls.journey);
-  } else {
+  if (reply.ok || reply.error !== "early") await leave("submit");
+  else {
     showError(reply.message);
     if (button) button.disabled = false;
   }
@@ -270,6 +278,11 @@ startButton.disabled = false;
 document.getElementById("next-question")?.addEventListener("click", advance);
 const submitButton = document.getElementById("submit-answers");
 submitButton?.addEventListener("click", () => submit(submitButton));
+// The server moved the candidate on (forced submission): finish, then follow.
+document.addEventListener("journey:moving", (event) => {
+  event.preventDefault();
+  leave("moved");
+});
 document.addEventListener("exam-clock:ended", () => {
   showError(texts.timeUp);
   submit(null);

@@ -75,5 +75,5 @@ if (config.stage === "waiting") {
     status.textContent = lines.join(" · ");
     status.dataset.pending = String(event.detail.pending);
   });
-  evidence.queue.retryNow();
+  evidence.closeInterrupted().finally(() => evidence.queue.retryNow());
 }

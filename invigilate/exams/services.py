@@ -338,36 +338,28 @@ def device_check_record(
 # --- Identity -----------------------------------------------------------------------------------
 
 
-MATCH_ON_CALL = object()
-
-
 def identity_match(*, registration: Registration, photo: bytes) -> FaceMatch | None:
     """The face match of a live frame against the registered photo (~150 ms of CPU, more on a
-    process's first use). A web view reads the photo here and runs ``integrations.face_match_for``
-    in a thread of its own instead (see ``views.identity_attempt``)."""
+    process's first use; Django runs each request's sync view in a thread of its own)."""
     return integrations.face_match_for(
         registered=integrations.registered_photo(registration=registration), frame=photo,
         max_distance=exam_rules(registration.exam).face_match_max_distance,
     )
 
 
-def identity_attempt_record(
-    *, registration: Registration, photo: bytes, match: FaceMatch | None | object = MATCH_ON_CALL,
-    now: datetime | None = None,
-) -> IdentityAttempt:
+def identity_attempt_record(*, registration: Registration, photo: bytes, now: datetime | None = None) -> IdentityAttempt:
     """Compare a live camera frame with the registered photo, on the server (face match).
 
     When the server cannot decide (no registered photo, or none with a face), or after
     ``identity_attempts`` failed matches, the attempt waits for an invigilator, who sees both
-    pictures side by side. ``match`` is ``identity_match``'s result if the caller ran it already.
+    pictures side by side. The match runs before any lock is taken.
     """
     now = now or timezone.now()
     _require_stage(registration, Stage.IDENTITY_CHECK)
     if not photo:
         raise JourneyError(_("No picture was received. Please try again."), code="empty_photo")
     rules = exam_rules(registration.exam)
-    if match is MATCH_ON_CALL:
-        match = identity_match(registration=registration, photo=photo)
+    match = identity_match(registration=registration, photo=photo)
     score = match.score if match is not None else None
     with transaction.atomic():
         Registration.objects.select_for_update().get(pk=registration.pk)

@@ -2,10 +2,9 @@ import json
 import secrets
 import time
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponseBadRequest, HttpResponseNotAllowed, JsonResponse
+from django.http import FileResponse, Http404, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -239,34 +238,12 @@ def _picture(request) -> bytes:
     return data
 
 
-def _identity_inputs(request) -> tuple[Registration | None, bytes | None, float]:
-    session = request.candidate_session
-    if not session:
-        return None, None, 0.0
-    registration = session.registration
-    registered = None
-    if registration.stage == Stage.IDENTITY_CHECK:
-        registered = integrations.registered_photo(registration=registration)
-    return registration, registered, exam_rules(registration.exam).face_match_max_distance
-
-
-async def identity_attempt(request):
-    """Async, so that the face match (CPU only) runs in a thread of its own rather than in the
-    one thread that every sync view of this process shares: a hall checking in at once would
-    queue there. The database work stays in that thread."""
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
-    registration, registered, max_distance = await sync_to_async(_identity_inputs)(request)
-    if registration is None:
-        return redirect("accounts:candidate_login")
+@candidate_required
+@require_POST
+def identity_attempt(request):
+    registration = _registration(request)
     try:
-        photo = _picture(request)
-        match = None  # not at this step, or no photo: the service refuses it with the reason
-        if registered is not None and photo:
-            match = await sync_to_async(integrations.face_match_for, thread_sensitive=False)(
-                registered=registered, frame=photo, max_distance=max_distance)
-        attempt = await sync_to_async(services.identity_attempt_record)(
-            registration=registration, photo=photo, match=match)
+        attempt = services.identity_attempt_record(registration=registration, photo=_picture(request))
     except JourneyError as error:
         return _refusal(error)
     return JsonResponse({"outcome": attempt.outcome, "score": attempt.score, "stage": registration.stage})

@@ -54,7 +54,15 @@ const FINAL = new Set(["deadline_passed", "submitted", "takes_used", "older_take
 export async function entrySend(entry, urls, { onProgress } = {}) {
   const answerUrl = urls.answer.replace("/0/", `/${entry.position}/`);
   if (entry.kind === "text") {
-    const reply = await postJson(answerUrl, { client_id: entry.client_id, revision: entry.revision, text: entry.text });
+    let reply = await postJson(answerUrl, { client_id: entry.client_id, revision: entry.revision, text: entry.text });
+    if (reply.ok && !reply.applied && reply.revision >= entry.revision) {
+      // The server holds a write of this revision or later from a page that did not know of
+      // this one (a reload raced an earlier send): this edit is the candidate's latest, so it
+      // goes again above the server's revision rather than being dropped as a replay.
+      entry.revision = reply.revision + 1;
+      await outbox.put(entry);
+      reply = await postJson(answerUrl, { client_id: entry.client_id, revision: entry.revision, text: entry.text });
+    }
     if (reply.ok && reply.revision >= entry.revision) {
       await removeIfUnchanged(entry);
       return "held";

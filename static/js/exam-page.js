@@ -96,6 +96,7 @@ async function textAnswer() {
     status.textContent = texts.saving;
     sending = sending.then(async () => {
       const outcome = await entrySend(entry, urls);
+      state.revision = Math.max(state.revision, entry.revision); // it may have gone above the server's
       if (outcome === "held") status.textContent = texts.saved;
       else if (outcome?.refused) showError(outcome.refused);
       else status.textContent = texts.kept;
@@ -297,6 +298,16 @@ async function restoreThenFlush() {
     area.value = text.text;
     state.revision = text.revision;
   }
-  await outboxFlush(registration, urls);
+  await flushOutbox();
 }
+// Whatever is still waiting goes again when the network comes back, and every few seconds.
+let flushing = null;
+function flushOutbox() {
+  flushing ||= outboxFlush(registration, urls).finally(() => { flushing = null; });
+  return flushing;
+}
+window.addEventListener("online", () => flushOutbox());
+setInterval(async () => {
+  if ((await outbox.all(registration)).length) flushOutbox();
+}, 5000);
 restoreThenFlush();

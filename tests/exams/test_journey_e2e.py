@@ -109,20 +109,21 @@ def test_a_candidate_goes_from_login_to_submission_complete(live_world, new_page
     assert take.get().recording_verified
     page.click("#next-question")
 
-    # Question 2, written: saved, then an edit made offline survives a reload.
+    # Question 2, written: saved, then an edit the server never got survives a reload (kept
+    # in this browser) and goes up once the server can be reached again.
     page.click("#exam-start-button")
     page.fill("#text-answer", "First I listen")
     expect(page.locator("#text-state")).to_have_text("Saved on the server.")
-    page.context.set_offline(True)
+    page.route("**/journey/answers/2/", lambda route: route.abort("internetdisconnected"))
     page.fill("#text-answer", "First I listen, then I act.")
     expect(page.locator("#text-state")).to_contain_text("Kept on this computer")
-    page.context.set_offline(False)
     page.reload()
     expect(page.locator("#question")).to_have_attribute("data-position", "2")
     page.click("#exam-start-button")
     expect(page.locator("#text-answer")).to_have_value("First I listen, then I act.")
+    page.unroute("**/journey/answers/2/")
     answer = Answer.objects.get(registration=live_world.candidate, question__position=2)
-    for _ in range(50):
+    for _ in range(100):  # the page retries every 5 s
         answer.refresh_from_db()
         if answer.text == "First I listen, then I act.":
             break

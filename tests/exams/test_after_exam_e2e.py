@@ -16,7 +16,7 @@ from tests.exams.test_journey_e2e import sign_in_candidate
 pytestmark = pytest.mark.e2e
 
 
-def test_a_closed_exam_page_finishes_its_uploads_after_the_end(live_world, new_page):
+def test_a_closed_exam_page_finishes_its_uploads_after_the_end(live_world, new_page, quiet_server):
     registration = live_world.candidate
     exam = live_world.exam
     Exam.objects.filter(pk=exam.pk).update(starts_at=timezone.now() - timedelta(minutes=1),

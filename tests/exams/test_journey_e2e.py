@@ -30,7 +30,7 @@ def move_exam(exam, *, starts_in: timedelta | None = None, ends_in: timedelta | 
     exam.save(update_fields=["starts_at", "duration"])
 
 
-def test_a_candidate_goes_from_login_to_submission_complete(live_world, new_page):
+def test_a_candidate_goes_from_login_to_submission_complete(live_world, new_page, quiet_server):
     exam = live_world.exam
     exam.rules = {"min_upload_mbps": 1, "rerecord_allowed": 1}
     exam.save(update_fields=["rules"])

@@ -17,7 +17,7 @@ Stage = Registration.Stage
 
 
 def test_the_wall_shows_the_candidate_from_the_waiting_room_and_the_focus_view_in_the_exam(
-    live_world, live_media_worker, new_page  # noqa: F811
+    live_world, live_media_worker, new_page, quiet_server  # noqa: F811
 ):
     registration = live_world.candidate
     Question.objects.create(exam=live_world.exam, position=1, mode="text", prompt="Write your plan.", answer_seconds=600)

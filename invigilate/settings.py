@@ -293,3 +293,6 @@ MEDIA_RECORDING_SEGMENT_SECONDS = float(os.environ.get("MEDIA_RECORDING_SEGMENT_
 MEDIA_DETECTORS = env_bool("MEDIA_DETECTORS", True)
 CELERY_BEAT_SCHEDULE["media-worker-sweep"] = {"task": "invigilate.media.tasks.media_worker_sweep", "schedule": 5.0}
 CELERY_BEAT_SCHEDULE["media-thumbnail-purge"] = {"task": "invigilate.media.tasks.thumbnail_purge", "schedule": 300.0}
+
+# Supervision: close room-dashboard connections whose process died without a goodbye.
+CELERY_BEAT_SCHEDULE["supervision-connections"] = {"task": "supervision.dashboard_connections_sweep", "schedule": 15.0}

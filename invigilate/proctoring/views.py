@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from invigilate.accounts.decorators import role_required
 from invigilate.accounts.models import Role
+from invigilate.supervision import services as supervision_services
 
 from . import fragments, selectors, services
 from .models import InvigilatorAction
@@ -126,6 +127,7 @@ def _registration_or_404(request, registration_id):
 @never_cache
 def drawer(request, registration_id, *, error=None, status=200):
     registration = _registration_or_404(request, registration_id)
+    supervision_services.candidate_view_record(viewer=request.user, registration=registration, kind="drawer")
     context = {
         "registration": registration,
         "timeline": selectors.timeline_for_registration(registration=registration),

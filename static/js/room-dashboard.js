@@ -211,6 +211,7 @@ function connect() {
     }
     const handler = handlers[message.type];
     if (handler) handler(message);
+    else document.dispatchEvent(new CustomEvent("socket-message", { detail: message })); // for included panels
   });
   socket.addEventListener("close", (event) => {
     if (stopped) return;

@@ -356,7 +356,8 @@ def sparkline_points(responses: list[AlertResponse], *, width: int = 160, height
     top = max(values) or 1
     step = width / max(1, len(values) - 1)
     return " ".join(
-        f"{round(index * step, 1)},{round(height - 2 - (value / top) * (height - 4), 1)}" for index, value in enumerate(values)
+        f"{round(index * step, 1):g},{round(height - 2 - (value / top) * (height - 4), 1):g}"
+        for index, value in enumerate(values)
     )
 
 

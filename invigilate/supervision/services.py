@@ -33,8 +33,12 @@ def _role_of(user: User) -> str:
 
 
 def _presence_publish(connection: DashboardConnection) -> None:
+    # The room hears of supervisors coming and going; the exam's supervisors of everyone.
+    groups = [exam_group(connection.exam_id)]
+    if connection.role != Role.INVIGILATOR:
+        groups.append(room_group(connection.room_id))
     publish_on_commit(
-        [room_group(connection.room_id), exam_group(connection.exam_id)], "supervision.presence",
+        groups, "supervision.presence",
         room_id=connection.room_id, user_id=connection.user_id, role=connection.role,
         online=connection.disconnected_at is None,
     )

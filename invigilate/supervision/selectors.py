@@ -339,11 +339,14 @@ class ExamFigures:
     actions: dict[str, int]
 
 
-def exam_figures(*, exam: Exam, now: datetime | None = None) -> ExamFigures:
+def exam_figures(*, exam: Exam, now: datetime | None = None, unwatched: int | None = None) -> ExamFigures:
+    """``unwatched``: the count when the caller already has it (the overview sums its rooms')."""
     now = now or timezone.now()
+    if unwatched is None:
+        unwatched = len(candidates_unwatched(rooms=ExamRoom.objects.filter(exam=exam), exam=exam, now=now))
     return ExamFigures(
         alerts=alert_figures(alerts=Alert.objects.filter(exam=exam), now=now),
-        unwatched=len(candidates_unwatched(rooms=ExamRoom.objects.filter(exam=exam), exam=exam, now=now)),
+        unwatched=unwatched,
         actions=action_counts(actions=InvigilatorAction.objects.filter(registration__exam=exam), now=now),
     )
 

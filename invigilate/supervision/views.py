@@ -45,11 +45,12 @@ def overview(request, exam_id):
             "summaries": selectors.room_summaries_for_exam(exam=exam, now=now), "exam": exam})
     if request.htmx and request.GET.get("panel") == "escalations":
         return HttpResponse(fragments.escalations_html(selectors.escalations_for_exam(user=request.user, exam=exam), exam=exam))
+    summaries = selectors.room_summaries_for_exam(exam=exam, now=now)
     return render(request, "supervision/overview.html", {
         "exam": exam,
-        "summaries": selectors.room_summaries_for_exam(exam=exam, now=now),
+        "summaries": summaries,
         "escalations": selectors.escalations_for_exam(user=request.user, exam=exam),
-        "figures": selectors.exam_figures(exam=exam, now=now),
+        "figures": selectors.exam_figures(exam=exam, now=now, unwatched=sum(summary.unwatched for summary in summaries)),
         "invigilators": selectors.invigilator_list_for_exam(exam=exam),
         "notes": selectors.audit_note_list_for_exam(user=request.user, exam=exam)[:20],
         "severities": Severity.choices,

@@ -53,9 +53,9 @@ def build(rooms: int, per_room: int) -> tuple[Exam, User, list[ExamRoom], list[U
     room_list = ExamRoom.objects.bulk_create(ExamRoom(exam=exam, name=f"Room {n:02d}") for n in range(rooms))
     invigilators = [User.objects.create_user(username=f"inv-{tag}-{n}", password="x", role=Role.INVIGILATOR)
                     for n in range(rooms)]
-    RoomInvigilator.objects.bulk_create(RoomInvigilator(room=room, user=user) for room, user in zip(room_list, invigilators))
+    RoomInvigilator.objects.bulk_create(RoomInvigilator(room=room, user=user) for room, user in zip(room_list, invigilators, strict=True))
     connections = []
-    for n, (room, user) in enumerate(zip(room_list, invigilators)):
+    for n, (room, user) in enumerate(zip(room_list, invigilators, strict=True)):
         for k in range(5):  # five stretches online with gaps between them; the last still open in most rooms
             begin = start + timedelta(minutes=18 * k)
             end = None if (k == 4 and n % 7) else begin + timedelta(minutes=15)

@@ -8,8 +8,15 @@ import time_machine
 from invigilate.accounts.models import CandidateSession
 from invigilate.exams.models import Registration
 from invigilate.proctoring.models import Alert
-from invigilate.proctoring.services import alert_acknowledge, alert_resolve, alerts_escalate_overdue, signal_record
-from invigilate.proctoring.services import flag_add, note_add, warning_issue
+from invigilate.proctoring.services import (
+    alert_acknowledge,
+    alert_resolve,
+    alerts_escalate_overdue,
+    flag_add,
+    note_add,
+    signal_record,
+    warning_issue,
+)
 from invigilate.supervision import selectors, services
 
 T0 = datetime(2031, 5, 4, 9, 0, tzinfo=UTC)

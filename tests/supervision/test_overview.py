@@ -66,7 +66,7 @@ def test_the_overview_page_shows_rooms_escalations_and_figures(world, client):
     response = client.get(f"/supervision/exam/{world.exam.pk}/")
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'id="room-%d"' % world.room_a.pk in html and 'id="room-%d"' % world.room_b.pk in html
+    assert f'id="room-{world.room_a.pk}"' in html and f'id="room-{world.room_b.pk}"' in html
     assert "Pasted into the exam page." in html and "Drop in" in html
     assert html.index(f'id="room-{world.room_a.pk}"') < html.index(f'id="room-{world.room_b.pk}"')
     rooms = client.get(f"/supervision/exam/{world.exam.pk}/?panel=rooms", HTTP_HX_REQUEST="true")

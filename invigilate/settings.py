@@ -293,3 +293,5 @@ MEDIA_RECORDING_SEGMENT_SECONDS = float(os.environ.get("MEDIA_RECORDING_SEGMENT_
 MEDIA_DETECTORS = env_bool("MEDIA_DETECTORS", True)
 CELERY_BEAT_SCHEDULE["media-worker-sweep"] = {"task": "invigilate.media.tasks.media_worker_sweep", "schedule": 5.0}
 CELERY_BEAT_SCHEDULE["media-thumbnail-purge"] = {"task": "invigilate.media.tasks.thumbnail_purge", "schedule": 300.0}
+# Evidence: phones silent while their exam runs (killed app, dead phone) -> phone_interrupted.
+CELERY_BEAT_SCHEDULE["evidence-phone-silence"] = {"task": "evidence.phone_silence_sweep", "schedule": 5.0}

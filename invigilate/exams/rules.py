@@ -36,6 +36,8 @@ class ExamRules:
     evidence_video_kbps: int = 800
     # How often the phone page asks the server whether the exam is over.
     evidence_status_poll_seconds: int = 10
+    # Nothing from the phone (no segment, no report) for this long while the exam runs: alert.
+    phone_silent_seconds: int = 30
     # Media detectors (automatic flags): how long a condition must last before it flags.
     face_absent_seconds: float = 10
     multiple_faces_seconds: float = 3

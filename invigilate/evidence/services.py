@@ -587,7 +587,7 @@ def phone_silence_sweep(*, now=None) -> int:
     recording_now = (
         Recording.objects.filter(
             kind=RecordingKind.PHONE, final_seq__isnull=True, registration__stage=Registration.Stage.IN_EXAM,
-            registration__exam__starts_at__lte=now, registration__exam__ends_at__gt=now,
+            registration__exam__starts_at__lte=now,
         ).values_list("registration_id", flat=True).distinct()
     )
     heard = (
@@ -597,6 +597,8 @@ def phone_silence_sweep(*, now=None) -> int:
     opened = 0
     for row in heard:
         registration = Registration.objects.select_related("exam").get(pk=row["registration_id"])
+        if now >= registration.exam.ends_at:
+            continue  # the exam is over: the phone stops and uploads; silence is expected
         last_heard_at = row["last"]
         silent_for = (now - last_heard_at).total_seconds()
         if silent_for < exam_rules(registration.exam).phone_silent_seconds:

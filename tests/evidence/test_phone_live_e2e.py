@@ -17,6 +17,15 @@ from .test_phone_page import FAST_RULES, pixel_7
 pytestmark = pytest.mark.e2e
 
 
+def settle(*pages):
+    """Close the pages (the phone uploads every second) and let the server finish what they
+    started, so the test database is not flushed under a request in flight."""
+    for page in pages:
+        page.close()
+    time.sleep(0.3)
+    server_transactions_wait()
+
+
 def phone_on(step: str, new_page, browser, world):
     """A phone paired by its QR link, through the checks and the sweep to ``step``."""
     world.exam.rules = FAST_RULES
@@ -60,7 +69,7 @@ def test_the_invigilator_sees_the_phone_live_and_has_its_placement_corrected(
     # The invigilator's panel polls while it waits and shows the confirmation.
     expect(panel.locator("[data-placement-status=confirmed]")).to_contain_text("confirmed", timeout=5000)
     assert PlacementRequest.objects.get().status == "confirmed"
-    server_transactions_wait()
+    settle(phone, invigilator)
 
 
 def test_a_phone_page_sent_to_the_background_is_recorded_with_its_duration_and_alerted(
@@ -86,4 +95,4 @@ def test_a_phone_page_sent_to_the_background_is_recorded_with_its_duration_and_a
     interruption = Interruption.objects.get(registration=live_world.candidate)
     assert (interruption.reason, interruption.source, interruption.kind) == ("page_hidden", "phone", "phone")
     assert 1.4 <= interruption.duration_seconds < 5
-    server_transactions_wait()
+    settle(phone, invigilator)

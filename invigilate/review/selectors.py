@@ -47,8 +47,8 @@ def _count(queryset) -> Coalesce:
 # How much each kind of finding weighs in the suspicion ranking. An open or escalated alert
 # is weighed on top of its severity, so unresolved high alerts come first.
 SUSPICION_WEIGHTS = {
-    "high_alerts": 5, "unresolved_alerts": 3, "alerts": 1, "detector_flags": 2, "flags": 8,
-    "gaps": 2, "interruptions": 3, "second_logins": 6, "downtimes": 2,
+    "n_high_alerts": 5, "n_unresolved_alerts": 3, "n_alerts": 1, "n_detector_flags": 2, "n_flags": 8,
+    "n_gaps": 2, "n_interruptions": 3, "n_second_logins": 6, "n_downtimes": 2,
 }
 
 FILTERS = ("unresolved", "flagged", "detector", "gaps", "second_login", "downtime", "undecided", "violation")
@@ -70,16 +70,16 @@ def candidate_list_for_review(
     registrations = (
         Registration.objects.filter(exam=exam).select_related("candidate", "room")
         .annotate(
-            alerts=_count(alerts),
-            high_alerts=_count(alerts.filter(severity=Alert.Severity.HIGH)),
-            unresolved_alerts=_count(alerts.filter(status__in=[Alert.Status.OPEN, Alert.Status.ESCALATED])),
-            detector_flags=_count(Signal.objects.filter(registration=by_registration, source=Signal.Source.DETECTOR)),
-            flags=_count(InvigilatorAction.objects.filter(registration=by_registration,
+            n_alerts=_count(alerts),
+            n_high_alerts=_count(alerts.filter(severity=Alert.Severity.HIGH)),
+            n_unresolved_alerts=_count(alerts.filter(status__in=[Alert.Status.OPEN, Alert.Status.ESCALATED])),
+            n_detector_flags=_count(Signal.objects.filter(registration=by_registration, source=Signal.Source.DETECTOR)),
+            n_flags=_count(InvigilatorAction.objects.filter(registration=by_registration,
                                                           kind=InvigilatorAction.Kind.FLAG)),
-            gaps=_count(RecordingGap.objects.filter(registration=by_registration)),
-            interruptions=_count(Interruption.objects.filter(registration=by_registration)),
-            second_logins=_count(Signal.objects.filter(registration=by_registration, kind="second_login")),
-            downtimes=_count(Downtime.objects.filter(registration=by_registration)),
+            n_gaps=_count(RecordingGap.objects.filter(registration=by_registration)),
+            n_interruptions=_count(Interruption.objects.filter(registration=by_registration)),
+            n_second_logins=_count(Signal.objects.filter(registration=by_registration, kind="second_login")),
+            n_downtimes=_count(Downtime.objects.filter(registration=by_registration)),
             decision_outcome=Subquery(standing.values("outcome")[:1]),
             decision_status=Subquery(standing.values("status")[:1]),
         )
@@ -94,9 +94,9 @@ def candidate_list_for_review(
         registrations = registrations.filter(Q(candidate__full_name__icontains=search)
                                              | Q(ticket_number__icontains=search))
     narrowed = {
-        "unresolved": Q(unresolved_alerts__gt=0), "flagged": Q(flags__gt=0), "detector": Q(detector_flags__gt=0),
-        "gaps": Q(gaps__gt=0) | Q(interruptions__gt=0), "second_login": Q(second_logins__gt=0),
-        "downtime": Q(downtimes__gt=0), "undecided": Q(decision_outcome__isnull=True),
+        "unresolved": Q(n_unresolved_alerts__gt=0), "flagged": Q(n_flags__gt=0), "detector": Q(n_detector_flags__gt=0),
+        "gaps": Q(n_gaps__gt=0) | Q(n_interruptions__gt=0), "second_login": Q(n_second_logins__gt=0),
+        "downtime": Q(n_downtimes__gt=0), "undecided": Q(decision_outcome__isnull=True),
         "violation": Q(decision_outcome="violation"),
     }
     if show in narrowed:

@@ -67,6 +67,11 @@ class TimelineEntry:
     alert_id: int | None = None
 
     @property
+    def at_ms(self) -> int:
+        """Milliseconds since the epoch: what the page's players seek by."""
+        return int(self.at.timestamp() * 1000)
+
+    @property
     def anchor(self) -> str:
         return "entry-" + (self.ref or f"{self.kind}-{int(self.at.timestamp() * 1000)}").replace(":", "-")
 

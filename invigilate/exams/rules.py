@@ -50,6 +50,8 @@ class ExamRules:
     speech_seconds: float = 8
     speech_sample_seconds: float = 4
     speech_min_fraction: float = 0.3
+    # Review: a violation takes effect only when a second reviewer confirms it (four eyes).
+    review_violation_needs_second_reviewer: bool = True
 
 
 def exam_rules(exam) -> ExamRules:

@@ -39,7 +39,7 @@ def room(request, room_id):
     room = _room_or_404(request, room_id)
     context = {
         "room": room,
-        "tiles": selectors.tile_list_for_room(room=room),
+        "tiles": selectors.tiles_for_room(room=room),
         "alerts": selectors.alert_feed_for_room(room=room),
         "can_act": True,
         # The page's catch-up cursor: the socket asks for every change from here on.
@@ -52,7 +52,7 @@ def room(request, room_id):
 @never_cache
 def wall(request, room_id):
     room = _room_or_404(request, room_id)
-    return render(request, "proctoring/_wall.html", {"room": room, "tiles": selectors.tile_list_for_room(room=room)})
+    return render(request, "proctoring/_wall.html", {"room": room, "tiles": selectors.tiles_for_room(room=room)})
 
 
 @role_required(*WATCHERS)

@@ -6,4 +6,4 @@ class SupervisionConfig(AppConfig):
     label = "supervision"
 
     def ready(self):
-        from . import events  # noqa: F401  (declares the event types)
+        from . import events, timeline  # noqa: F401  (declares the event types, registers timeline providers)

@@ -110,9 +110,7 @@ function replaceTile(message) {
     newThumb.src = oldThumb.src;
     newThumb.hidden = false;
   }
-  const oldExtra = current.querySelector(".tile-extra");
-  const newExtra = tile.querySelector(".tile-extra");
-  if (oldExtra && newExtra && !newExtra.childElementCount) newExtra.replaceWith(oldExtra);
+  // The tile's extra area (help badge, phone state) is rendered by the server: the new one wins.
   current.replaceWith(tile);
   if (window.htmx) window.htmx.process(tile);
   arrangeWall();

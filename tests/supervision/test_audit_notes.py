@@ -34,3 +34,18 @@ def test_it_refuses_notes_without_text_or_outside_the_exam(world):
     with pytest.raises(services.SupervisionError):
         services.audit_note_add(author=world.invigilator, exam=world.exam, room=world.room_a, text="x")
     assert not AuditNote.objects.exists()
+
+
+def test_notes_and_staff_messages_go_on_the_review_timeline(world):
+    from invigilate.review.timeline import timeline_for_registration
+
+    services.audit_note_add(author=world.supervisor, exam=world.exam, subject_user=world.invigilator,
+                            severity="serious", text="alert on seat 1 ignored 4 min")
+    services.staff_message_post(author=world.invigilator, exam=world.exam, room=world.room_a,
+                                registration=world.candidate, text="Seat 1 keeps looking left")
+    entries = {entry.kind: entry for entry in timeline_for_registration(registration=world.candidate)
+               if entry.source == "supervision"}
+    assert entries["audit_note"].severity == "high" and "ignored 4 min" in entries["audit_note"].detail
+    assert entries["staff_message"].detail == "Seat 1 keeps looking left"
+    other = timeline_for_registration(registration=world.other_candidate, kinds=["audit_note", "staff_message"])
+    assert other == []

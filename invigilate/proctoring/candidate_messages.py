@@ -3,12 +3,11 @@
 import time
 from datetime import UTC, datetime
 
-from channels.db import database_sync_to_async
-
 from invigilate.accounts.services import session_touch
 from invigilate.realtime.handlers import candidate_handler
 
 from . import services
+from .concurrency import database_sync_to_async_parallel as database_sync_to_async
 from .models import Signal
 
 # What a browser may report; anything else is refused (and kept on the timeline).

@@ -252,14 +252,14 @@ def heartbeat_record(*, registration: Registration, now=None) -> bool:
     Reconnecting clears the disconnection; the gap stays on the timeline as a signal.
     """
     now = now or timezone.now()
+    # The common case, one statement: a connected candidate is still there.
+    if Registration.objects.filter(pk=registration.pk, connected=True).update(last_seen_at=now):
+        return False
     with transaction.atomic():
         gap = Registration.objects.filter(pk=registration.pk).values_list("connected", "disconnected_since").first()
-        if gap is None:
+        if gap is None or gap[0]:
             return False
-        was_connected, disconnected_since = gap
-        if was_connected:
-            Registration.objects.filter(pk=registration.pk).update(last_seen_at=now)
-            return False
+        disconnected_since = gap[1]
         moved = Registration.objects.filter(pk=registration.pk, connected=False).update(
             connected=True, disconnected_since=None, last_seen_at=now
         )

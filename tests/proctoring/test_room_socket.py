@@ -59,7 +59,8 @@ async def test_it_catches_up_from_a_cursor(live_world):
     await socket.send_json_to({"type": "sync", "since": before.isoformat()})
     messages = await receive_until(socket, "synced")
     assert [m["sequence"] for m in messages if m["type"] == "alert"] == [1, 2]
-    assert messages[-1]["count"] == 2
+    tiles = [m for m in messages if m["type"] == "tile"]
+    assert len(tiles) == 1 and 'data-open-alerts="2"' in tiles[0]["html"]  # the badge catches up too
     await socket.send_json_to({"type": "sync", "since": "yesterday"})
     assert (await socket.receive_json_from())["error"] == "bad_message"
     await socket.send_json_to({"type": "hello"})

@@ -275,6 +275,17 @@ def heartbeat_record(*, registration: Registration, now=None) -> bool:
     return True
 
 
+def heartbeats_record(*, registrations: list[Registration], now=None) -> None:
+    """Many connected candidates' heartbeats in one statement; reconnections one by one."""
+    now = now or timezone.now()
+    ids = [registration.pk for registration in registrations]
+    Registration.objects.filter(pk__in=ids, connected=True).update(last_seen_at=now)
+    marked_away = set(Registration.objects.filter(pk__in=ids, connected=False).values_list("pk", flat=True))
+    for registration in registrations:
+        if registration.pk in marked_away:
+            heartbeat_record(registration=registration, now=now)
+
+
 def registrations_mark_disconnected(*, now=None) -> int:
     """Mark candidates whose heartbeats stopped as disconnected (since their last one). Idempotent."""
     now = now or timezone.now()

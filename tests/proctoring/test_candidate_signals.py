@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 async def candidate_socket(world):
     socket = communicator(await sync_to_async(signed_in_cookie)(world))
-    assert (await socket.connect())[0]
+    assert (await socket.connect(timeout=5))[0]
     return socket
 
 

@@ -76,23 +76,35 @@ def signal_record(
     if kind == "heartbeat":
         heartbeat_record(registration=registration, now=now)
         return None
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                signal = Signal.objects.create(
-                    registration=registration, source=source, kind=kind, client_id=client_id[:40],
-                    client_seq=client_seq, client_time=client_time, received_at=now, data=data or {},
-                )
-        except IntegrityError:
-            return None  # the same (client, seq) again: already recorded
-        if signal_raises_alert(kind):
-            signal.alert = _alert_raise_or_fold(registration=registration, kind=kind, signal=signal, now=now)
-            Signal.objects.filter(pk=signal.pk).update(alert=signal.alert)
-        publish_on_commit(
-            room_group(registration.room_id), "signal.recorded",
-            registration_id=registration.pk, kind=kind, at=now.isoformat(),
-        )
+    signal = Signal(
+        registration=registration, source=source, kind=kind, client_id=client_id[:40], client_seq=client_seq,
+        client_time=client_time, received_at=now, data=data or {},
+    )
+    try:
+        with transaction.atomic():
+            if client_seq is not None and _signal_replayed(signal):
+                return None
+            if signal_raises_alert(kind):
+                signal.alert = _alert_raise_or_fold(registration=registration, kind=kind, signal=signal, now=now)
+            # Saved last, alert included: the per-exam locks the alert took are held a
+            # statement shorter. A copy racing this one fails here and undoes its alert.
+            signal.save()
+            publish_on_commit(
+                room_group(registration.room_id), "signal.recorded",
+                registration_id=registration.pk, kind=kind, at=now.isoformat(),
+            )
+    except IntegrityError:
+        if client_seq is not None and _signal_replayed(signal):
+            return None  # the same (client, seq) arrived twice at once: the other copy was kept
+        raise
     return signal
+
+
+def _signal_replayed(signal: Signal) -> bool:
+    return Signal.objects.filter(
+        registration=signal.registration, source=signal.source, client_id=signal.client_id,
+        client_seq=signal.client_seq,
+    ).exists()
 
 
 def _alert_raise_or_fold(*, registration: Registration, kind: str, signal: Signal, now) -> Alert:
@@ -114,22 +126,34 @@ def _alert_raise_or_fold(*, registration: Registration, kind: str, signal: Signa
         return live
 
     rule = alert_rule(kind)
-    ExamAlertCounter.objects.get_or_create(exam_id=registration.exam_id)
-    counter = ExamAlertCounter.objects.select_for_update().get(exam_id=registration.exam_id)
-    counter.last_sequence += 1
-    counter.save(update_fields=["last_sequence"])
+    sequence = _alert_sequence_next(registration.exam_id)
     alert = Alert.objects.create(
         exam_id=registration.exam_id, room_id=registration.room_id, registration=registration,
-        sequence=counter.last_sequence, kind=kind, severity=rule.severity, status=Status.OPEN,
+        sequence=sequence, kind=kind, severity=rule.severity, status=Status.OPEN,
         first_seen_at=now, last_seen_at=now, changed_at=now, data=_evidence_of(signal),
     )
     audit_record(
         event_type="alert.raised", actor_label=f"{signal.source}:{registration.pk}", subject=alert,
         exam_id=registration.exam_id, registration_id=registration.pk,
-        data={"sequence": alert.sequence, "kind": kind, "severity": alert.severity, "signal": signal.pk},
+        data={"sequence": alert.sequence, "kind": kind, "severity": alert.severity, "source": signal.source,
+              "client_seq": signal.client_seq},
     )
     _alert_publish(alert, "alert.raised")
     return alert
+
+
+def _alert_sequence_next(exam_id: int) -> int:
+    """The exam's next alert number. Locks the exam's counter row until the caller commits
+    (a rolled-back alert gives its number back), so the numbers have no gaps."""
+    ExamAlertCounter.objects.get_or_create(exam_id=exam_id)
+    table = ExamAlertCounter._meta.db_table
+    with connection.cursor() as cursor:
+        # One statement takes the lock and the number (both databases have RETURNING).
+        cursor.execute(
+            f"UPDATE {table} SET last_sequence = last_sequence + 1 WHERE exam_id = %s RETURNING last_sequence",
+            [exam_id],
+        )
+        return cursor.fetchone()[0]
 
 
 # An arbitrary namespace for the advisory locks of this module (first key of the pair).

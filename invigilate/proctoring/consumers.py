@@ -2,7 +2,6 @@
 
 from datetime import datetime
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone, translation
@@ -13,6 +12,7 @@ from invigilate.realtime.groups import room_group, user_group
 from invigilate.supervision import services as supervision_services
 
 from . import fragments, selectors
+from .concurrency import database_sync_to_async_parallel as database_sync_to_async
 
 # The cursor a dashboard sends back is moved this far into the past: a change committed
 # just after a catch-up query (its changed_at is earlier than its commit) is not skipped.
@@ -83,7 +83,8 @@ class RoomDashboardConsumer(PushEventsMixin, AsyncJsonWebsocketConsumer):
             return
         for message in messages:
             await self.send_json(message)
-        await self.send_json({"type": "synced", "server_time": server_time.isoformat(), "count": len(messages)})
+        alerts = sum(message["type"] == "alert" for message in messages)
+        await self.send_json({"type": "synced", "server_time": server_time.isoformat(), "count": alerts})
 
     @database_sync_to_async
     def _changes(self, since):

@@ -246,7 +246,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "daphne": {"level": "WARNING"},
+        "django.channels.server": {"level": "WARNING"},
+        # One line per periodic sweep every few seconds drowns everything else.
+        "celery.app.trace": {"level": "WARNING"},
+    },
 }
 
 if env_bool("INVIGILATE_FAST_PASSWORD_HASHER", False):
@@ -293,4 +298,10 @@ MEDIA_RECORDING_SEGMENT_SECONDS = float(os.environ.get("MEDIA_RECORDING_SEGMENT_
 MEDIA_DETECTORS = env_bool("MEDIA_DETECTORS", True)
 CELERY_BEAT_SCHEDULE["media-worker-sweep"] = {"task": "invigilate.media.tasks.media_worker_sweep", "schedule": 5.0}
 CELERY_BEAT_SCHEDULE["media-thumbnail-purge"] = {"task": "invigilate.media.tasks.thumbnail_purge", "schedule": 300.0}
+# Evidence: phones silent while their exam runs (killed app, dead phone) -> phone_interrupted.
+CELERY_BEAT_SCHEDULE["evidence-phone-silence"] = {"task": "evidence.phone_silence_sweep", "schedule": 5.0}
+
+# Supervision: close room-dashboard connections whose process died without a goodbye.
+CELERY_BEAT_SCHEDULE["supervision-connections"] = {"task": "supervision.dashboard_connections_sweep", "schedule": 15.0}
+# Exams: complete submissions whose last uploads arrived while no page asked.
 CELERY_BEAT_SCHEDULE["exams-completion"] = {"task": "exams.completion_sweep", "schedule": 30.0}

@@ -6,4 +6,4 @@ class EvidenceConfig(AppConfig):
     label = "evidence"
 
     def ready(self):
-        from . import events, tasks  # noqa: F401  (declares event types, registers tasks)
+        from . import events, phone_messages, tasks  # noqa: F401  (event types, phone handlers, tasks)

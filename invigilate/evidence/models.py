@@ -9,6 +9,7 @@ numbers: what the client says it has made versus what has arrived.
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -148,6 +149,8 @@ class Interruption(models.Model):
         CAMERA_LOST = "camera_lost", _("Camera lost")
         PAGE_CLOSED = "page_closed", _("Page closed or phone restarted")
         RECORDER_ERROR = "recorder_error", _("Recorder error")
+        # Noticed by the server, not reported: nothing arrived from the phone for too long.
+        PHONE_SILENT = "phone_silent", _("Nothing heard from the phone")
 
     registration = models.ForeignKey("exams.Registration", on_delete=models.CASCADE, related_name="interruptions")
     kind = models.CharField(max_length=16, choices=RecordingKind.choices)
@@ -169,3 +172,31 @@ class Interruption(models.Model):
         if self.ended_at is None:
             return None
         return (self.ended_at - self.started_at).total_seconds()
+
+
+class PlacementRequest(models.Model):
+    """An invigilator asks the candidate to move the phone; the candidate confirms on the phone."""
+
+    class Kind(models.TextChoices):
+        MORE_DESK = "more_desk", _("Show more of the desk")
+        INCLUDE_SCREEN = "include_screen", _("Include the computer's screen")
+        INCLUDE_CANDIDATE = "include_candidate", _("Include yourself and your hands")
+        OTHER = "other", _("Other (as written)")
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Asked, not yet confirmed")
+        CONFIRMED = "confirmed", _("Confirmed by the candidate")
+
+    TRANSITIONS = {Status.REQUESTED: {Status.CONFIRMED}, Status.CONFIRMED: set()}
+
+    registration = models.ForeignKey("exams.Registration", on_delete=models.CASCADE, related_name="placement_requests")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    text = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.REQUESTED)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        indexes = [models.Index(fields=["registration", "status"])]

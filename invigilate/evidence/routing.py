@@ -1,1 +1,5 @@
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from .consumers import PhoneConsumer
+
+websocket_urlpatterns = [path("ws/phone/", PhoneConsumer.as_asgi())]

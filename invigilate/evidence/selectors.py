@@ -8,7 +8,7 @@ from django.utils import timezone
 from invigilate.accounts.selectors import user_has_exam_role, user_may_invigilate_room
 from invigilate.exams.models import Registration
 
-from .models import Interruption, PairingCode, PhoneDevice, Recording, RecordingKind, Upload
+from .models import Interruption, PairingCode, PhoneDevice, PlacementRequest, Recording, RecordingKind, Upload
 
 PHONE_DEVICE_KEY = "evidence_phone_id"
 
@@ -161,3 +161,37 @@ def evidence_status_for_staff(*, user, registration: Registration) -> EvidenceSt
         for role in ("supervisor", "reviewer", "technician")
     )
     return evidence_status_for_registration(registration=registration) if allowed else None
+
+
+def placement_requests_pending(*, registration: Registration):
+    """Corrections the candidate has not confirmed yet, oldest first."""
+    return PlacementRequest.objects.filter(
+        registration=registration, status=PlacementRequest.Status.REQUESTED
+    ).order_by("requested_at", "pk")
+
+
+def registration_for_placement(*, user, registration_id: int) -> Registration | None:
+    """The registration if ``user`` may ask its candidate to move the phone: the room's
+    invigilators and the exam's supervisors."""
+    registration = Registration.objects.select_related("exam", "room", "candidate").filter(pk=registration_id).first()
+    if registration is None or not user.is_authenticated or not user.is_active:
+        return None
+    if user_may_invigilate_room(user=user, room_id=registration.room_id) or user_has_exam_role(
+        user=user, exam_id=registration.exam_id, role="supervisor"
+    ):
+        return registration
+    return None
+
+
+def placement_requests_for_staff(*, registration: Registration, limit: int = 5):
+    return list(PlacementRequest.objects.filter(registration=registration).select_related("requested_by")[:limit])
+
+
+def phone_silences_open(*, registration_ids: list[int]) -> dict[int, datetime]:
+    """Since when each of these candidates' phones has been silent (server-noticed), if it is."""
+    silences: dict[int, datetime] = {}
+    for registration_id, started_at in Interruption.objects.filter(
+        registration_id__in=registration_ids, reason=Interruption.Reason.PHONE_SILENT, ended_at__isnull=True
+    ).values_list("registration_id", "started_at").order_by("started_at"):
+        silences.setdefault(registration_id, started_at)
+    return silences

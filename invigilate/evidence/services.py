@@ -22,17 +22,27 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from invigilate.audit.services import actor_label_for_registration, audit_record
 from invigilate.exams.models import Registration
 from invigilate.exams.rules import exam_rules
-from invigilate.realtime.groups import room_group
+from invigilate.realtime.groups import phone_group, room_group
 from invigilate.realtime.publish import publish_on_commit
 
-from .models import Interruption, PairingCode, PhoneDevice, Recording, RecordingKind, Source, Upload, UploadPart
+from .models import (
+    Interruption,
+    PairingCode,
+    PhoneDevice,
+    PlacementRequest,
+    Recording,
+    RecordingKind,
+    Source,
+    Upload,
+    UploadPart,
+)
 from .signatures import EXTENSIONS, HEAD_BYTES, content_type_allowed, content_type_base, head_possible
 
 logger = logging.getLogger(__name__)
@@ -108,6 +118,8 @@ def recording_for(
         recording, created = Recording.objects.get(
             registration=uploader.registration, kind=kind, client_id=client_id
         ), False
+    if uploader.source == Source.PHONE:
+        phone_silence_end(registration=uploader.registration)
     if created:
         with transaction.atomic():
             audit_record(
@@ -527,6 +539,8 @@ def pairing_code_redeem(
                                  code="expired")
         if now >= registration.exam.incident_window_closes_at:
             raise PairingRefused(_("This exam is over; a phone can no longer be paired."), code="exam_over")
+        for replaced in PhoneDevice.objects.filter(registration=registration, revoked_at__isnull=True):
+            publish_on_commit(phone_group(registration.pk), "phone.replaced", phone_id=replaced.pk)
         PhoneDevice.objects.filter(registration=registration, revoked_at__isnull=True).update(revoked_at=now)
         phone = PhoneDevice.objects.create(
             registration=registration, session_key=session_key, paired_at=now, last_seen_at=now,
@@ -549,3 +563,147 @@ def phone_touch(*, phone: PhoneDevice, now=None) -> None:
     if now - phone.last_seen_at >= timedelta(seconds=5):
         PhoneDevice.objects.filter(pk=phone.pk).update(last_seen_at=now)
         phone.last_seen_at = now
+
+
+# --- a phone gone silent ------------------------------------------------------------------
+
+def _silence_client_id(last_heard_at: datetime) -> str:
+    # One episode per moment last heard: a sweep running again finds the same episode.
+    return f"server-silent-{int(last_heard_at.timestamp() * 1000)}"
+
+
+def phone_silence_sweep(*, now=None) -> int:
+    """Notice phones that stopped sending while their exam runs; alert once per episode.
+
+    A phone that is recording the exam (an open ``phone`` recording) but from which nothing
+    (no segment created, no report) has arrived for ``phone_silent_seconds`` is silent: the app
+    was killed, the phone died or lost its network. The episode is an ``Interruption`` with
+    reason ``phone_silent`` from the moment it was last heard; it ends when the phone is heard
+    again (``phone_silence_end``). Idempotent: returns the number of episodes opened.
+    """
+    from invigilate.proctoring.services import signal_record
+
+    now = now or timezone.now()
+    recording_now = (
+        Recording.objects.filter(
+            kind=RecordingKind.PHONE, final_seq__isnull=True, registration__stage=Registration.Stage.IN_EXAM,
+            registration__exam__starts_at__lte=now,
+        ).values_list("registration_id", flat=True).distinct()
+    )
+    heard = (
+        Recording.objects.filter(registration_id__in=list(recording_now), kind=RecordingKind.PHONE)
+        .values("registration_id").annotate(last=Max("last_heard_at"))
+    )
+    opened = 0
+    for row in heard:
+        registration = Registration.objects.select_related("exam").get(pk=row["registration_id"])
+        if now >= registration.exam.ends_at:
+            continue  # the exam is over: the phone stops and uploads; silence is expected
+        last_heard_at = row["last"]
+        silent_for = (now - last_heard_at).total_seconds()
+        if silent_for < exam_rules(registration.exam).phone_silent_seconds:
+            continue
+        with transaction.atomic():
+            interruption, created = Interruption.objects.get_or_create(
+                registration=registration, client_id=_silence_client_id(last_heard_at),
+                defaults={"kind": RecordingKind.PHONE, "source": Source.PHONE,
+                          "reason": Interruption.Reason.PHONE_SILENT, "started_at": last_heard_at,
+                          "recorded_at": now},
+            )
+            if not created:
+                continue
+            audit_record(
+                event_type="evidence.phone_silent", subject=interruption, exam_id=registration.exam_id,
+                registration_id=registration.pk,
+                data={"last_heard_at": last_heard_at.isoformat(), "silent_seconds": round(silent_for)},
+            )
+            signal_record(
+                registration=registration, kind="phone_interrupted", source="server",
+                data={"device": Source.PHONE, "reason": Interruption.Reason.PHONE_SILENT,
+                      "started_at": last_heard_at.isoformat(), "silent_seconds": round(silent_for)},
+            )
+            _room_refresh(registration)
+            opened += 1
+    return opened
+
+
+def phone_silence_end(*, registration: Registration, now=None) -> bool:
+    """The phone was heard again: close its open silence, with how long it lasted."""
+    from invigilate.proctoring.services import signal_record
+
+    now = now or timezone.now()
+    open_silences = Interruption.objects.filter(
+        registration=registration, reason=Interruption.Reason.PHONE_SILENT, ended_at__isnull=True
+    )
+    if not open_silences.exists():
+        return False
+    with transaction.atomic():
+        ended = False
+        for interruption in open_silences.select_for_update():
+            interruption.ended_at = max(now, interruption.started_at)
+            interruption.save(update_fields=["ended_at"])
+            seconds = round(interruption.duration_seconds)
+            audit_record(
+                event_type="evidence.phone_heard_again", subject=interruption, exam_id=registration.exam_id,
+                registration_id=registration.pk,
+                data={"started_at": interruption.started_at.isoformat(), "ended_at": interruption.ended_at.isoformat(),
+                      "silent_seconds": seconds},
+            )
+            signal_record(registration=registration, kind="phone_resumed", source="server",
+                          data={"gap_seconds": seconds, "started_at": interruption.started_at.isoformat()})
+            ended = True
+        if ended:
+            _room_refresh(registration)
+    return ended
+
+
+# --- placement corrections -----------------------------------------------------------------
+
+class PlacementError(ValueError):
+    """A placement request that cannot be made or confirmed; the message says why."""
+
+
+def placement_request_send(*, registration: Registration, actor, kind: str, text: str = "") -> PlacementRequest:
+    """Ask the candidate to move the phone; it shows on the phone at once, to be confirmed there."""
+    text = (text or "").strip()[:300]
+    if kind not in PlacementRequest.Kind.values:
+        raise PlacementError(_("Choose what the phone should show."))
+    if kind == PlacementRequest.Kind.OTHER and not text:
+        raise PlacementError(_("Write what the candidate should change."))
+    if not PhoneDevice.objects.filter(registration=registration, revoked_at__isnull=True).exists():
+        raise PlacementError(_("This candidate has no paired phone."))
+    with transaction.atomic():
+        request = PlacementRequest.objects.create(
+            registration=registration, kind=kind, text=text, requested_by=actor, requested_at=timezone.now()
+        )
+        audit_record(
+            event_type="evidence.placement_requested", actor=actor, subject=request, exam_id=registration.exam_id,
+            registration_id=registration.pk, data={"kind": kind, "text": text},
+        )
+        # The phone shows the kind in its own language; the text is the invigilator's words.
+        publish_on_commit(phone_group(registration.pk), "placement.requested", request_id=request.pk, kind=kind,
+                          text=text)
+        _room_refresh(registration)
+    return request
+
+
+def placement_request_confirm(*, registration: Registration, request_id: int) -> bool:
+    """The candidate moved the phone and pressed "Done"; False if already confirmed or not theirs."""
+    now = timezone.now()
+    new = PlacementRequest.Status.CONFIRMED
+    with transaction.atomic():
+        request = PlacementRequest.objects.filter(pk=request_id, registration=registration).first()
+        if request is None or new not in PlacementRequest.TRANSITIONS[request.status]:
+            return False
+        moved = PlacementRequest.objects.filter(pk=request.pk, status=request.status).update(
+            status=new, confirmed_at=now)
+        if not moved:
+            return False
+        audit_record(
+            event_type="evidence.placement_confirmed", actor_label=actor_label_for_registration(registration.pk),
+            subject=request, exam_id=registration.exam_id, registration_id=registration.pk,
+            data={"kind": request.kind, "requested_at": request.requested_at.isoformat(),
+                  "seconds_to_confirm": round((now - request.requested_at).total_seconds())},
+        )
+        _room_refresh(registration)
+    return True

@@ -6,3 +6,11 @@ def uploads_expire() -> int:
     from .services import uploads_expire as expire
 
     return expire()
+
+
+@shared_task(name="evidence.phone_silence_sweep")
+def phone_silence_sweep() -> int:
+    """Alert on phones that stopped sending while their exam runs (once per silence)."""
+    from .services import phone_silence_sweep as sweep
+
+    return sweep()

@@ -17,4 +17,5 @@ urlpatterns = [
     path("interruptions/", views.interruption, name="interruption"),
     path("status/", views.status, name="status"),
     path("registrations/<int:registration_id>/continuity/", views.continuity, name="continuity"),
+    path("registrations/<int:registration_id>/placement/", views.placement, name="placement"),
 ]

@@ -19,10 +19,11 @@ from django.views.decorators.http import require_GET, require_POST
 from invigilate.accounts.decorators import candidate_required
 from invigilate.exams.models import Registration
 from invigilate.exams.rules import exam_rules
+from invigilate.media.ice import ice_servers_for_browser
 
 from . import selectors, services
-from .models import Source
-from .services import PairingRefused, Uploader
+from .models import PlacementRequest, Source
+from .services import PairingRefused, PlacementError, Uploader
 
 PHONE_KINDS = ("sweep", "phone")
 # Strings the phone's script shows, translated here and handed to it with its config.
@@ -42,6 +43,13 @@ PHONE_SCRIPT_STRINGS = [
     _("Uploading… keep this page open."),
     _("plug the phone in"),
     _("waiting"),
+    _("Done: the phone is moved"),
+    _("The invigilator asks you to move the phone"),
+    _("Live view to the invigilator"),
+    _("connected"),
+    _("connecting"),
+    _("reconnecting"),
+    _("stopped"),
 ]
 
 
@@ -119,6 +127,10 @@ def phone(request):
             "pollSeconds": rules.evidence_status_poll_seconds,
             "examEndsAt": registration.exam.ends_at.isoformat(),
             "strings": {text: gettext_now(text) for text in PHONE_SCRIPT_STRINGS},
+            # The live view: the phone's camera to a media worker over its own socket.
+            "socketPath": "/ws/phone/",
+            "iceServers": ice_servers_for_browser(registration_id=registration.pk),
+            "placementKinds": {kind: str(label) for kind, label in PlacementRequest.Kind.choices},
         }
         return render(request, "evidence/phone.html", {"registration": registration, "config": config})
     refusal = None
@@ -263,6 +275,33 @@ def pc_recorder(request):
         "videoKbps": rules.evidence_video_kbps,
     }
     return render(request, "evidence/pc_recorder.html", {"config": config})
+
+
+@login_required
+def placement(request, registration_id: int):
+    """The staff's phone-placement panel: ask the candidate to move the phone, see whether
+    they confirmed. A fragment for htmx (the focus view, the drawer), else a page."""
+    registration = selectors.registration_for_placement(user=request.user, registration_id=registration_id)
+    if registration is None:
+        raise Http404
+    error, status_code = None, 200
+    if request.method == "POST":
+        try:
+            services.placement_request_send(registration=registration, actor=request.user,
+                                            kind=request.POST.get("kind", ""), text=request.POST.get("text", ""))
+        except PlacementError as refusal:
+            error, status_code = str(refusal), 400
+        else:
+            if not request.htmx:
+                return redirect("evidence:placement", registration.pk)
+    requests = selectors.placement_requests_for_staff(registration=registration)
+    context = {
+        "registration": registration, "requests": requests, "kinds": PlacementRequest.Kind.choices, "error": error,
+        "waiting": any(item.status == PlacementRequest.Status.REQUESTED for item in requests),
+        "phone": selectors.phone_paired(registration=registration),
+    }
+    template = "evidence/placement_panel.html" if request.htmx else "evidence/placement_page.html"
+    return render(request, template, context, status=status_code)
 
 
 def tus_not_routed(request, upload_id=None):

@@ -35,6 +35,8 @@ class ExamRules:
     evidence_video_kbps: int = 800
     # How often the phone page asks the server whether the exam is over.
     evidence_status_poll_seconds: int = 10
+    # Nothing from the phone (no segment, no report) for this long while the exam runs: alert.
+    phone_silent_seconds: int = 30
     # Media detectors (automatic flags): how long a condition must last before it flags.
     face_absent_seconds: float = 10
     multiple_faces_seconds: float = 3
@@ -47,6 +49,8 @@ class ExamRules:
     speech_seconds: float = 8
     speech_sample_seconds: float = 4
     speech_min_fraction: float = 0.3
+    # Review: a violation takes effect only when a second reviewer confirms it (four eyes).
+    review_violation_needs_second_reviewer: bool = True
 
 
 def exam_rules(exam) -> ExamRules:

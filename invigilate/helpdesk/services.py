@@ -97,6 +97,17 @@ def _publish(request: HelpRequest) -> None:
         publish_on_commit(room_group(room_id), "tile.refresh", registration_id=request.registration_id)
 
 
+def _signal(request: HelpRequest, kind: str) -> None:
+    """Put the request on the candidate's timeline and the invigilators' feed (live alerts):
+    ``help_requested`` raises an alert; ``help_ended`` (how it ended) is quiet."""
+    from invigilate.proctoring.services import signal_record
+
+    signal_record(
+        registration=request.registration, kind=kind, source="server",
+        data={"request_id": request.pk, "category": request.category, "status": request.status},
+    )
+
+
 def _route_after_commit(exam_id: int) -> None:
     transaction.on_commit(lambda: help_queue_route(exam_id=exam_id))
 
@@ -200,6 +211,7 @@ def _help_request_open(registration: Registration, *, category: str, description
     _audit(request, "help.requested", actor_label=actor_label, data={
         "category": category, "identity_verified": identity_verified, "description": description,
     })
+    _signal(request, "help_requested")
     _publish(request)
     _route_after_commit(request.exam_id)
     return request
@@ -221,6 +233,7 @@ def help_request_cancel_by_candidate(*, request: HelpRequest) -> HelpRequest:
     with transaction.atomic():
         request = _move(request, S.CANCELLED, actor_label=actor_label_for_registration(request.registration_id),
                         expected=OPEN_STATUSES)
+        _signal(request, "help_ended")
         if request.technician_id:
             _route_after_commit(request.exam_id)
     return request
@@ -398,6 +411,7 @@ def _finish(request: HelpRequest, technician: User, to: str, **fields) -> HelpRe
     _require_holder(request, technician)
     with transaction.atomic():
         request = _move(request, to, actor=technician, expected=(S.CLAIMED, S.CALLING), **fields)
+        _signal(request, "help_ended")
         _route_after_commit(request.exam_id)
     return request
 
@@ -430,6 +444,8 @@ def help_request_transfer(*, request: HelpRequest, technician: User, to_user: Us
                         data={"to": to_user.pk, "to_role": to_user.role, "note": note},
                         transferred_to_id=to_user.pk, resolution_note=note)
         successor = None
+        if not is_technician:
+            _signal(request, "help_ended")  # the help desk is done; the invigilator takes it
         if is_technician:
             now = timezone.now()
             successor = HelpRequest.objects.create(
@@ -643,7 +659,9 @@ def technician_presence_sweep(*, now=None) -> int:
 
 def technician_skills_set(*, user: User, categories: list[str], actor: User | None = None) -> None:
     with transaction.atomic():
+        before = sorted(TechnicianSkill.objects.select_for_update().filter(user=user).values_list("category", flat=True))
         TechnicianSkill.objects.filter(user=user).exclude(category__in=categories).delete()
         for category in categories:
             TechnicianSkill.objects.get_or_create(user=user, category=category)
-        audit_record(event_type="help.skills_set", actor=actor, data={"user": user.pk, "categories": sorted(categories)})
+        audit_record(event_type="help.skills_set", actor=actor,
+                     data={"user": user.pk, "before": before, "categories": sorted(categories)})

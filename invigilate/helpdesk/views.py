@@ -16,6 +16,7 @@ from invigilate.accounts.decorators import role_required
 from invigilate.accounts.models import Role, User
 from invigilate.accounts.views import client_address
 from invigilate.exams.rules import exam_rules
+from invigilate.proctoring.selectors import tile_get
 
 from . import selectors, services
 from .models import CallAttempt, HelpMessage, HelpRequest, HelpStatus, ResolutionCategory
@@ -208,6 +209,8 @@ def _request_context(user: User, help_request: HelpRequest) -> dict:
         "resolutions": ResolutionCategory.choices,
         "transfer_technicians": selectors.technician_list_for_exams(exam_ids=[help_request.exam_id]).exclude(pk=user.pk),
         "server_now": timezone.now(),
+        # The candidate's live state exactly as the invigilators' wall shows it.
+        "tile": tile_get(room=registration.room, registration_id=registration.pk),
     }
 
 

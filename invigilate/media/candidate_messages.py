@@ -9,7 +9,7 @@ import logging
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from invigilate.realtime.handlers import candidate_handler
+from invigilate.realtime.handlers import candidate_handler, phone_handler
 
 from . import services
 from .models import MediaPeer
@@ -20,13 +20,14 @@ MAX_SDP = 64 * 1024
 TRACK_NAMES = {"camera", "microphone", "screen"}
 
 
-def _offer_fields(message: dict) -> tuple[str, str, dict[str, str]]:
+def _offer_fields(message: dict, *, device: str) -> tuple[str, str, dict[str, str]]:
     sdp = message.get("sdp")
     if not isinstance(sdp, str) or not sdp.startswith("v=0") or len(sdp) > MAX_SDP:
         raise ValueError("sdp must be an SDP offer")
-    source = message.get("source", MediaPeer.Source.PC)
-    if source not in MediaPeer.Source.values:
-        raise ValueError("source must be pc or phone")
+    # The socket decides which device speaks: a PC page cannot pose as the phone, nor the reverse.
+    source = message.get("source", device)
+    if source != device:
+        raise ValueError(f"this socket sends the {device}'s media only")
     tracks = message.get("tracks") or {}
     if not isinstance(tracks, dict) or any(
         not isinstance(mid, str) or len(mid) > 16 or name not in TRACK_NAMES for mid, name in tracks.items()
@@ -36,9 +37,13 @@ def _offer_fields(message: dict) -> tuple[str, str, dict[str, str]]:
 
 
 @candidate_handler("webrtc.offer")
+@phone_handler("webrtc.offer")
 async def webrtc_offer(consumer, message):
-    """``{"type": "webrtc.offer", "sdp": "...", "source": "pc", "tracks": {"0": "camera", ...}}``"""
-    sdp, source, tracks = _offer_fields(message)
+    """``{"type": "webrtc.offer", "sdp": "...", "source": "pc", "tracks": {"0": "camera", ...}}``
+
+    On the PC's socket the source is "pc", on the paired phone's socket "phone".
+    """
+    sdp, source, tracks = _offer_fields(message, device=getattr(consumer, "device", MediaPeer.Source.PC))
     if settings.MEDIA_EMBEDDED_WORKER:
         from .worker import embedded_worker_ensure
 

@@ -64,7 +64,8 @@ class FocusViewConsumer(PushEventsMixin, AsyncJsonWebsocketConsumer):
         if not peers:
             await self.send_json({"type": "media.viewer_unavailable", "reason": "no_media"})
             return
-        # The PC's worker serves the view (a phone on another worker is not joined in yet).
+        # One worker serves the view: a candidate's phone is placed on its PC's worker
+        # (services.media_worker_choose); they differ only while one of them reconnects.
         channel = peers[0].worker.channel_name
         self.worker_channels.add(channel)
         await self.channel_layer.send(channel, {

@@ -54,14 +54,15 @@ def media_worker_stop(*, worker_id: int) -> None:
             _end_peers_of_worker(worker_id=worker_id, reason="worker_stopped")
 
 
-def media_worker_sweep(*, now=None) -> list[int]:
+def media_worker_sweep(*, now=None) -> list[tuple[int, str]]:
     """Declare dead the workers whose heartbeats stopped; end their peers and open gaps.
 
-    Returns the registrations whose pages must offer again (the caller tells them).
+    Returns the (registration, source) of every device whose page must offer again (the
+    caller tells each device: the PC and the phone listen on different sockets).
     """
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.MEDIA_WORKER_DEAD_AFTER_SECONDS)
-    affected: list[int] = []
+    affected: list[tuple[int, str]] = []
     for worker_id in MediaWorker.objects.filter(status=MediaWorker.Status.ALIVE, heartbeat_at__lt=cutoff).values_list(
         "pk", flat=True
     ):
@@ -76,18 +77,36 @@ def media_worker_sweep(*, now=None) -> list[int]:
     return affected
 
 
-def _end_peers_of_worker(*, worker_id: int, reason: str) -> list[int]:
-    registrations = []
+def _end_peers_of_worker(*, worker_id: int, reason: str) -> list[tuple[int, str]]:
+    devices = []
     for peer in MediaPeer.objects.filter(worker_id=worker_id).exclude(status=MediaPeer.Status.ENDED):
         if media_peer_end(peer_id=peer.pk, reason=reason):
-            registrations.append(peer.registration_id)
-    return registrations
+            devices.append((peer.registration_id, peer.source))
+    return devices
 
 
-def media_worker_choose() -> MediaWorker:
-    """The least-loaded live worker, preferring those with headroom."""
+def _workers_alive():
     fresh = timezone.now() - timedelta(seconds=settings.MEDIA_WORKER_DEAD_AFTER_SECONDS)
-    alive = MediaWorker.objects.filter(status=MediaWorker.Status.ALIVE, heartbeat_at__gte=fresh)
+    return MediaWorker.objects.filter(status=MediaWorker.Status.ALIVE, heartbeat_at__gte=fresh)
+
+
+def media_worker_choose(*, registration_id: int | None = None, source: str | None = None) -> MediaWorker:
+    """The worker for a device: the one already holding the candidate's other device if it
+    is alive (the focus view is served by one worker, which must hold the PC and the phone),
+    else the least-loaded live worker, preferring those with headroom.
+
+    A phone at its low rate costs little, so it joins its PC's worker even when that worker is
+    above its load threshold; only a dead worker splits a candidate's devices.
+    """
+    if registration_id is not None:
+        sibling = (
+            MediaPeer.objects.filter(registration_id=registration_id, worker__in=_workers_alive())
+            .exclude(source=source).exclude(status=MediaPeer.Status.ENDED)
+            .select_related("worker").order_by("-created_at").first()
+        )
+        if sibling is not None:
+            return sibling.worker
+    alive = _workers_alive()
     worker = (
         alive.filter(accepting=True).order_by("load", "peer_count", "pk").first()
         or alive.order_by("load", "peer_count", "pk").first()
@@ -106,7 +125,10 @@ def media_peer_assign(*, registration: Registration, source: str) -> tuple[Media
     tells their workers to close them.
     """
     with transaction.atomic():
-        worker = media_worker_choose()
+        # One device of a candidate is placed at a time, so a PC and a phone offering at the
+        # same moment cannot land on two workers.
+        Registration.objects.select_for_update().filter(pk=registration.pk).values_list("pk").first()
+        worker = media_worker_choose(registration_id=registration.pk, source=source)
         replaced = list(
             MediaPeer.objects.select_related("worker")
             .filter(registration=registration, source=source)

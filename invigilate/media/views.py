@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 from invigilate.accounts.decorators import candidate_required, role_required
 from invigilate.accounts.models import Role
 from invigilate.exams.models import ExamRoom
+from invigilate.supervision import services as supervision_services
 
 from .consumers import _may_watch_room
 from .ice import ice_servers_for_browser
@@ -25,6 +26,7 @@ def focus(request, registration_id: int):
     registration = registration_watchable(user=request.user, registration_id=registration_id)
     if registration is None:
         raise PermissionDenied
+    supervision_services.candidate_view_record(viewer=request.user, registration=registration, kind="focus")
     return render(request, "media/focus.html", {
         "registration": registration, "ice_servers_json": json.dumps(ice_servers_for_browser(registration_id=None)),
     })

@@ -27,7 +27,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from invigilate.realtime.events import event_build
-from invigilate.realtime.groups import candidate_group, room_group
+from invigilate.realtime.groups import device_group, room_group
 
 from . import services
 from .ice import ice_servers_for_worker
@@ -287,7 +287,7 @@ class MediaWorkerRuntime:
         for peer in list(self.peers.values()):
             await peer.close(reason="worker_stopped", record=False)
             await self.layer.group_send(
-                candidate_group(peer.registration_id),
+                device_group(peer.registration_id, peer.source),
                 event_build("media.reconnect", source=peer.source, reason="worker_stopped"),
             )
         if self.detectors is not None:
@@ -380,7 +380,8 @@ class MediaWorkerRuntime:
         if getattr(peer, "quality", "low") == level or peer.closed:
             return
         peer.quality = level
-        await self.layer.group_send(candidate_group(peer.registration_id), event_build("media.quality", level=level))
+        await self.layer.group_send(device_group(peer.registration_id, peer.source),
+                                    event_build("media.quality", level=level))
 
 
 _embedded: MediaWorkerRuntime | None = None

@@ -2,7 +2,6 @@
 
 from datetime import datetime
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone, translation
@@ -10,8 +9,10 @@ from django.utils import timezone, translation
 from invigilate.realtime.auth import staff_user_from_scope
 from invigilate.realtime.consumers import CLOSE_REVOKED, CLOSE_UNAUTHENTICATED, PushEventsMixin
 from invigilate.realtime.groups import room_group, user_group
+from invigilate.supervision import services as supervision_services
 
 from . import fragments, selectors
+from .concurrency import database_sync_to_async_parallel as database_sync_to_async
 
 # The cursor a dashboard sends back is moved this far into the past: a change committed
 # just after a catch-up query (its changed_at is earlier than its commit) is not skipped.
@@ -41,6 +42,10 @@ class RoomDashboardConsumer(PushEventsMixin, AsyncJsonWebsocketConsumer):
         for group in self.group_names:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+        # Supervision measures who had the room's wall open, and when.
+        await database_sync_to_async(supervision_services.dashboard_connection_open)(
+            user=self.user, room=self.room, channel_name=self.channel_name
+        )
 
     def _language(self) -> str:
         cookie = self.scope.get("cookies", {}).get(settings.LANGUAGE_COOKIE_NAME)
@@ -50,6 +55,8 @@ class RoomDashboardConsumer(PushEventsMixin, AsyncJsonWebsocketConsumer):
     async def disconnect(self, code):
         for group in getattr(self, "group_names", []):
             await self.channel_layer.group_discard(group, self.channel_name)
+        if getattr(self, "group_names", None):
+            await database_sync_to_async(supervision_services.dashboard_connection_close)(channel_name=self.channel_name)
 
     async def receive_json(self, content, **kwargs):
         if not isinstance(content, dict) or content.get("type") != "sync":
@@ -62,6 +69,7 @@ class RoomDashboardConsumer(PushEventsMixin, AsyncJsonWebsocketConsumer):
             except ValueError:
                 await self.send_json({"type": "error", "error": "bad_message", "detail": "since: not a timestamp"})
                 return
+        await database_sync_to_async(supervision_services.dashboard_connection_touch)(channel_name=self.channel_name)
         await self.catch_up(since)
 
     async def catch_up(self, since):
@@ -75,7 +83,8 @@ class RoomDashboardConsumer(PushEventsMixin, AsyncJsonWebsocketConsumer):
             return
         for message in messages:
             await self.send_json(message)
-        await self.send_json({"type": "synced", "server_time": server_time.isoformat(), "count": len(messages)})
+        alerts = sum(message["type"] == "alert" for message in messages)
+        await self.send_json({"type": "synced", "server_time": server_time.isoformat(), "count": alerts})
 
     @database_sync_to_async
     def _changes(self, since):

@@ -60,6 +60,8 @@ UNKNOWN_RULE = AlertRule(MEDIUM, _("Unusual activity: %(kind)s."))
 QUIET_KINDS = frozenset({
     "heartbeat", "focus_gained", "page_visible", "fullscreen_entered", "online", "reconnected",
     "single_screen", "warning_confirmed", "page_loaded", "malformed_message",
+    # How a help request ended; the phone heard from again after a silence.
+    "help_ended", "phone_resumed",
 })
 
 
@@ -101,4 +103,8 @@ SIGNAL_LABELS = {
     "devtools_opened": _("developer tools"),
     "second_login": _("second sign-in refused"),
     "malformed_message": _("malformed message from the page"),
+    "help_requested": _("asked for help"),
+    "help_ended": _("help request ended"),
+    "phone_interrupted": _("phone recording interrupted"),
+    "phone_resumed": _("phone heard from again"),
 }

@@ -65,8 +65,29 @@ def tile_list_for_room(*, room: ExamRoom) -> QuerySet[Registration]:
     )
 
 
+def tiles_annotate(registrations: list[Registration]) -> list[Registration]:
+    """Attach what other apps show on a tile, a fixed number of queries for a whole wall:
+    ``help_summary`` (help desk) and ``phone_silent_since`` (evidence)."""
+    from invigilate.evidence.selectors import phone_silences_open
+    from invigilate.helpdesk.selectors import help_request_summaries_for_tiles
+
+    ids = [registration.pk for registration in registrations]
+    summaries = help_request_summaries_for_tiles(registration_ids=ids) if ids else {}
+    silences = phone_silences_open(registration_ids=ids) if ids else {}
+    for registration in registrations:
+        registration.help_summary = summaries.get(registration.pk)
+        registration.phone_silent_since = silences.get(registration.pk)
+    return registrations
+
+
+def tiles_for_room(*, room: ExamRoom) -> list[Registration]:
+    """The wall's tiles, ready to render."""
+    return tiles_annotate(list(tile_list_for_room(room=room)))
+
+
 def tile_get(*, room: ExamRoom, registration_id: int) -> Registration | None:
-    return tile_list_for_room(room=room).filter(pk=registration_id).first()
+    registration = tile_list_for_room(room=room).filter(pk=registration_id).first()
+    return tiles_annotate([registration])[0] if registration is not None else None
 
 
 def alert_feed_for_room(*, room: ExamRoom, limit: int = 100) -> list[Alert]:

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from invigilate.accounts.decorators import role_required
 from invigilate.accounts.models import Role
+from invigilate.supervision import services as supervision_services
 
 from . import fragments, selectors, services
 from .models import InvigilatorAction
@@ -38,7 +39,7 @@ def room(request, room_id):
     room = _room_or_404(request, room_id)
     context = {
         "room": room,
-        "tiles": selectors.tile_list_for_room(room=room),
+        "tiles": selectors.tiles_for_room(room=room),
         "alerts": selectors.alert_feed_for_room(room=room),
         "can_act": True,
         # The page's catch-up cursor: the socket asks for every change from here on.
@@ -51,7 +52,7 @@ def room(request, room_id):
 @never_cache
 def wall(request, room_id):
     room = _room_or_404(request, room_id)
-    return render(request, "proctoring/_wall.html", {"room": room, "tiles": selectors.tile_list_for_room(room=room)})
+    return render(request, "proctoring/_wall.html", {"room": room, "tiles": selectors.tiles_for_room(room=room)})
 
 
 @role_required(*WATCHERS)
@@ -126,6 +127,7 @@ def _registration_or_404(request, registration_id):
 @never_cache
 def drawer(request, registration_id, *, error=None, status=200):
     registration = _registration_or_404(request, registration_id)
+    supervision_services.candidate_view_record(viewer=request.user, registration=registration, kind="drawer")
     context = {
         "registration": registration,
         "timeline": selectors.timeline_for_registration(registration=registration),

@@ -36,6 +36,11 @@ class PushEventsMixin:
 class CandidateConsumer(PushEventsMixin, AsyncJsonWebsocketConsumer):
     """The one websocket of a candidate's page. A thin transport: handlers do the work."""
 
+    # Which device this socket speaks for, and the messages it understands (the phone's
+    # socket, in the evidence app, subclasses this with its own).
+    device = "pc"
+    handlers = CANDIDATE_HANDLERS
+
     async def connect(self):
         self.candidate_session = await candidate_session_from_scope(self.scope)
         if self.candidate_session is None:
@@ -53,7 +58,7 @@ class CandidateConsumer(PushEventsMixin, AsyncJsonWebsocketConsumer):
 
     async def receive_json(self, content, **kwargs):
         message_type = content.get("type") if isinstance(content, dict) else None
-        handler = CANDIDATE_HANDLERS.get(message_type)
+        handler = self.handlers.get(message_type)
         if handler is None:
             await self.send_json({"type": "error", "error": "unknown_type", "detail": str(message_type)[:64]})
             return

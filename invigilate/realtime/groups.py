@@ -16,6 +16,16 @@ def candidate_group(registration_id: int) -> str:
     return f"candidate.{registration_id}"
 
 
+def phone_group(registration_id: int) -> str:
+    """The paired phone's evidence page of one candidate (its own socket, not the PC's)."""
+    return f"phone.{registration_id}"
+
+
+def device_group(registration_id: int, source: str) -> str:
+    """The pages of one of a candidate's devices: ``source`` is "pc" or "phone"."""
+    return phone_group(registration_id) if source == "phone" else candidate_group(registration_id)
+
+
 def helpdesk_group(exam_id: int) -> str:
     """The technicians of one exam."""
     return f"helpdesk.{exam_id}"

@@ -1,1 +1,5 @@
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from .consumers import SupervisorConsumer
+
+websocket_urlpatterns = [path("ws/supervision/exam/<int:exam_id>/", SupervisorConsumer.as_asgi())]

@@ -13,10 +13,12 @@ const pending = [];
 let socket = null;
 let retryDelay = 500;
 let opened = false;
+// The PC's pages use /ws/candidate/; the paired phone's page configures /ws/phone/ first.
+let path = "/ws/candidate/";
 
 function url() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  return `${scheme}://${location.host}/ws/candidate/`;
+  return `${scheme}://${location.host}${path}`;
 }
 
 function emit(type, message) {
@@ -66,6 +68,10 @@ function connect() {
 }
 
 export const candidateSocket = {
+  // Before start(): which socket this page speaks on (the phone's page: "/ws/phone/").
+  configure({ path: socketPath }) {
+    if (socketPath) path = socketPath;
+  },
   on(type, listener) {
     if (!listeners.has(type)) listeners.set(type, []);
     listeners.get(type).push(listener);

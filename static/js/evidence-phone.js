@@ -2,10 +2,17 @@
 // exam, and the upload screen. Which step the phone is on is kept in IndexedDB, so a reload
 // (or a phone restart) comes back to the same step; recording restarts on its own and the
 // time it was off is reported as an interruption.
+//
+// From placement until the exam ends the phone also sends its camera (video only, at the
+// sender's low rate) to a media worker over WebRTC, so the invigilator sees it in the focus
+// view. It signals on its own socket (/ws/phone/, authorised by the pairing), where the
+// invigilator's placement corrections arrive too; the candidate confirms them here.
 
+import { candidateSocket } from "./candidate-socket.js";
 import {
   SegmentRecorder, UploadQueue, interruptedRecording, interruptionReport, stateGet, stateSet,
 } from "./evidence-pipeline.js";
+import { startMedia } from "./media-sender.js";
 
 const root = document.getElementById("evidence-phone");
 const config = JSON.parse(document.getElementById("evidence-config").textContent);
@@ -20,6 +27,8 @@ let stream = null;
 let recorder = null;
 let hiddenSince = null;
 let cameraLostAt = null;
+let live = null;
+let liveStarting = false;
 
 function $(selector) {
   return root.querySelector(selector);
@@ -27,6 +36,8 @@ function $(selector) {
 
 async function show(step) {
   root.dataset.step = step;
+  if (step === "placement" || step === "recording") liveStart();
+  if (step === "uploads") liveStop();
   for (const panel of root.querySelectorAll("[data-step-panel]")) panel.hidden = panel.dataset.stepPanel !== step;
   for (const video of root.querySelectorAll(`[data-step-panel="${step}"] video`)) {
     if (stream && video.srcObject !== stream) video.srcObject = stream;
@@ -137,11 +148,75 @@ async function startRecording() {
   pollState();
 }
 
+// --- the live view and placement corrections ------------------------------------------
+
+function liveState(state) {
+  const element = $("[data-testid=live-state]");
+  element.dataset.state = state;
+  element.textContent = `${gettext("Live view to the invigilator")}: ${gettext(state)}`;
+}
+
+async function liveStart() {
+  if (live || liveStarting || !stream || !stream.getVideoTracks().length) return;
+  liveStarting = true;
+  try {
+    // Video only: the PC's microphone is the candidate's sound; the phone records its own.
+    live = await startMedia({
+      camera: new MediaStream(stream.getVideoTracks()), source: "phone", iceServers: config.iceServers,
+    });
+    live.onstate = liveState;
+    liveState(live.state);
+    window.invigilatePhoneMedia = live;
+  } catch (error) {
+    console.warn("live view could not start", error);
+  } finally {
+    liveStarting = false;
+  }
+}
+
+function liveStop() {
+  if (live) live.stop();
+  live = null;
+}
+
+const corrections = new Map();
+function correctionShow() {
+  const box = $("[data-testid=placement-correction]");
+  const next = corrections.values().next().value;
+  box.hidden = !next;
+  if (!next) return;
+  box.dataset.request = String(next.request_id);
+  const label = (config.placementKinds || {})[next.kind] || "";
+  box.querySelector("[data-correction-text]").textContent = [label, next.text].filter(Boolean).join(": ");
+  if (navigator.vibrate) navigator.vibrate(200);
+}
+
+candidateSocket.configure({ path: config.socketPath });
+candidateSocket.on("placement.requested", (message) => {
+  corrections.set(message.request_id, message);
+  correctionShow();
+});
+candidateSocket.on("placement.pending", (message) => {
+  corrections.clear();
+  for (const request of message.requests) corrections.set(request.request_id, request);
+  correctionShow();
+});
+candidateSocket.on("placement.confirm_result", (message) => {
+  corrections.delete(message.request_id);
+  correctionShow();
+});
+candidateSocket.on("socket.open", () => candidateSocket.send({ type: "placement.pending" }));
+$("[data-action=placement-confirm]").addEventListener("click", () => {
+  const id = Number($("[data-testid=placement-correction]").dataset.request);
+  if (id) candidateSocket.send({ type: "placement.confirm", request_id: id });
+});
+
 function cameraLost() {
   if (cameraLostAt || root.dataset.step !== "recording") return;
   cameraLostAt = Date.now();
   const id = interruptionReport(queue, { kind: "phone", reason: "camera_lost", startedAt: cameraLostAt });
   recorder?.stop();
+  liveStop();
   const retry = async () => {
     try {
       await openCamera();
@@ -256,6 +331,7 @@ $("[data-action=retry]").addEventListener("click", () => {
 });
 
 async function boot() {
+  candidateSocket.start();
   const step = (await stateGet(stepKey)) || "checks";
   const open = await interruptedRecording(queue, "phone");
   if (open) {

@@ -26,6 +26,7 @@ function connect() {
   socket.addEventListener("message", (event) => {
     const message = JSON.parse(event.data);
     if (message.type === "help.changed") refreshPanels();
+    else document.dispatchEvent(new CustomEvent("socket-message", { detail: message })); // for included panels
   });
   socket.addEventListener("close", (event) => {
     document.body.dataset.helpdeskSocket = "closed";

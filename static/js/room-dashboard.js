@@ -110,9 +110,7 @@ function replaceTile(message) {
     newThumb.src = oldThumb.src;
     newThumb.hidden = false;
   }
-  const oldExtra = current.querySelector(".tile-extra");
-  const newExtra = tile.querySelector(".tile-extra");
-  if (oldExtra && newExtra && !newExtra.childElementCount) newExtra.replaceWith(oldExtra);
+  // The tile's extra area (help badge, phone state) is rendered by the server: the new one wins.
   current.replaceWith(tile);
   if (window.htmx) window.htmx.process(tile);
   arrangeWall();
@@ -211,6 +209,7 @@ function connect() {
     }
     const handler = handlers[message.type];
     if (handler) handler(message);
+    else document.dispatchEvent(new CustomEvent("socket-message", { detail: message })); // for included panels
   });
   socket.addEventListener("close", (event) => {
     if (stopped) return;

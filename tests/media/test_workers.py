@@ -40,7 +40,7 @@ def test_it_notices_a_dead_worker_ends_its_peers_and_records_the_gap(world):
     peer, _ = services.media_peer_assign(registration=world.candidate, source="pc")
     assert services.media_peer_mark_live(peer_id=peer.pk)
     with time_machine.travel(timezone.now() + timedelta(seconds=30)):
-        assert services.media_worker_sweep() == [world.candidate.pk]
+        assert services.media_worker_sweep() == [(world.candidate.pk, "pc")]
         assert services.media_worker_sweep() == []  # idempotent
     assert MediaWorker.objects.get(pk=worker.pk).status == MediaWorker.Status.DEAD
     assert not services.media_worker_heartbeat(worker_id=worker.pk, load=0.1, peer_count=1)

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 async def candidate_socket(world):
     socket = communicator(await sync_to_async(signed_in_cookie)(world))
-    assert (await socket.connect())[0]
+    assert (await socket.connect(timeout=5))[0]
     return socket
 
 
@@ -82,4 +82,30 @@ async def test_alerts_about_a_candidate_are_not_sent_to_the_candidate(live_world
     socket = await candidate_socket(live_world)
     await socket.send_json_to(signal("paste", 1))
     assert await socket.receive_nothing(timeout=0.3)
+    await socket.disconnect()
+
+
+async def test_later_heartbeats_are_written_together(live_world, monkeypatch):
+    import asyncio
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from invigilate.accounts.models import CandidateSession
+
+    monkeypatch.setattr("invigilate.proctoring.candidate_messages.PRESENCE_FLUSH_SECONDS", 0.05)
+    socket = await candidate_socket(live_world)
+    await socket.send_json_to(signal("heartbeat", 1))
+    await socket.send_json_to({"type": "clock"})
+    await socket.receive_json_from()
+    long_ago = timezone.now() - timedelta(minutes=1)
+    await sync_to_async(lambda: (
+        Registration.objects.filter(pk=live_world.candidate.pk).update(last_seen_at=long_ago),
+        CandidateSession.objects.update(last_seen_at=long_ago),
+    ))()
+    await socket.send_json_to(signal("heartbeat", 2))
+    await asyncio.sleep(0.3)
+    registration = await sync_to_async(Registration.objects.get)(pk=live_world.candidate.pk)
+    session = await sync_to_async(CandidateSession.objects.get)()
+    assert registration.connected and registration.last_seen_at > long_ago and session.last_seen_at > long_ago
     await socket.disconnect()

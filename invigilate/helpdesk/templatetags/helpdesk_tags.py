@@ -24,7 +24,13 @@ def help_widget(context):
 
 @register.inclusion_tag("helpdesk/tile_badge.html")
 def help_tile_badge(registration):
-    """For the invigilator's tile: ``{% help_tile_badge registration %}``."""
+    """For the invigilator's tile: ``{% help_tile_badge registration %}``.
+
+    A wall renders many tiles: its selector attaches ``registration.help_summary`` for all of
+    them at once (``help_request_summaries_for_tiles``); a lone registration is read here.
+    """
+    if hasattr(registration, "help_summary"):
+        return {"help": registration.help_summary}
     return {"help": help_request_summary_for_tile(registration=registration)}
 
 

@@ -114,9 +114,7 @@ class CandidatePeer:
             except MediaStreamError:
                 return
             if track.kind == "audio":
-                if self.runtime.detectors is not None:
-                    self.runtime.detectors.audio_frame(self, frame)
-                continue
+                continue  # nothing asks for decoded audio (the detectors take Opus packets)
             taken_at = time.time()
             try:
                 jpeg = await loop.run_in_executor(None, jpeg_from_frame, frame)

@@ -162,7 +162,9 @@ def screen_images(count: int) -> list[np.ndarray]:
 
 
 def opus_clip(seconds: float, ptime_ms: int) -> list[bytes]:
-    """Room noise (quiet) encoded as Opus packets of ``ptime_ms``."""
+    """Room noise (quiet, about -49 dBFS) with a voice-loud stretch in the last fifth (a
+    murmur: harmonics at a syllable rate, about -21 dBFS), as Opus packets of ``ptime_ms``:
+    the speech detector has something to listen to for a fifth of the time."""
     codec = av.CodecContext.create("libopus", "w")
     codec.sample_rate, codec.layout, codec.format = AUDIO_CLOCK, "mono", "s16"
     codec.bit_rate = 32000
@@ -171,7 +173,12 @@ def opus_clip(seconds: float, ptime_ms: int) -> list[bytes]:
     random = np.random.default_rng(3)
     packets = []
     for index in range(int(seconds * 1000 / ptime_ms)):
-        pcm = (random.normal(0, 120, samples)).astype(np.int16).reshape(1, -1)
+        signal = random.normal(0, 120, samples)
+        if index * ptime_ms >= seconds * 800:
+            t = (index * samples + np.arange(samples)) / AUDIO_CLOCK
+            voice = sum(np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 6))
+            signal += 3000 * voice * (0.6 + 0.4 * np.sin(2 * np.pi * 4 * t))
+        pcm = np.clip(signal, -32768, 32767).astype(np.int16).reshape(1, -1)
         frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
         frame.sample_rate, frame.pts = AUDIO_CLOCK, index * samples
         packets += [bytes(packet) for packet in codec.encode(frame)]

@@ -291,5 +291,7 @@ MEDIA_THUMBNAIL_KEEP_MINUTES = int(os.environ.get("MEDIA_THUMBNAIL_KEEP_MINUTES"
 MEDIA_RECORDING = env_bool("MEDIA_RECORDING", True)
 MEDIA_RECORDING_SEGMENT_SECONDS = float(os.environ.get("MEDIA_RECORDING_SEGMENT_SECONDS", "60"))
 MEDIA_DETECTORS = env_bool("MEDIA_DETECTORS", True)
+# Seconds between camera frames analysed per candidate (faces, gaze, covered, frozen).
+MEDIA_DETECTOR_FRAME_SECONDS = float(os.environ.get("MEDIA_DETECTOR_FRAME_SECONDS", "2"))
 CELERY_BEAT_SCHEDULE["media-worker-sweep"] = {"task": "invigilate.media.tasks.media_worker_sweep", "schedule": 5.0}
 CELERY_BEAT_SCHEDULE["media-thumbnail-purge"] = {"task": "invigilate.media.tasks.thumbnail_purge", "schedule": 300.0}

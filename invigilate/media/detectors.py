@@ -230,7 +230,12 @@ class DetectorPipeline:
         entry = self.state.get(peer.peer_id)
         if entry is None or entry["flags"] is None or name != "camera":
             return
-        self._submit(peer, "frame", frame_analyse, jpeg, on_done=lambda p, r: self._frame_done(p, r, jpeg, taken_at))
+        # Faces cost ~7 ms a frame; every thumbnail (1 s) would be 0.7 % of a core per
+        # candidate. The shortest flag duration (multiple_faces, 3 s) needs no more than this.
+        if taken_at - entry.get("last_frame", 0.0) >= settings.MEDIA_DETECTOR_FRAME_SECONDS:
+            entry["last_frame"] = taken_at
+            self._submit(peer, "frame", frame_analyse, jpeg,
+                         on_done=lambda p, r: self._frame_done(p, r, jpeg, taken_at))
         rules = entry["rules"]
         if entry["photo"] and taken_at - entry["last_identity"] >= rules.face_check_seconds:
             entry["last_identity"] = taken_at

@@ -652,6 +652,8 @@ async def knee(bench: Bench, target: str) -> tuple[int | None, dict | None, list
     healthy, steps = None, []
     for count in range(args.start, args.max + 1, args.step):
         await bench.grow(count)
+        if not steps:  # the detector pool starting, first imports: not a cost per candidate
+            await asyncio.sleep(args.warmup)
         result = await bench.measure(args.hold)
         steps.append(result)
         print(step_line(target, result), flush=True)
@@ -795,6 +797,7 @@ def main() -> None:
     parser.add_argument("--hold", type=float, default=12, help="seconds measured at each step")
     parser.add_argument("--soak-minutes", type=float, default=2, help="memory run at capacity (30 for the issue's)")
     parser.add_argument("--soak-candidates", type=int, default=0, help="candidates in the soak (default: capacity)")
+    parser.add_argument("--warmup", type=float, default=10, help="seconds before the first step is measured")
     parser.add_argument("--targets", default="full,bare")
     parser.add_argument("--ptime", type=int, default=20, help="Opus packet time in ms (the page's: 20)")
     parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)

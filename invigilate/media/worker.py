@@ -44,6 +44,23 @@ VIDEO_TRACKS = ("camera", "screen")
 VIEWER_VIDEO_ORDER = ("camera", "screen", "phone")
 
 
+def sdp_ask_audio_ptime(sdp: str, ptime_ms: int) -> str:
+    """Ask the sender for audio packets of ``ptime_ms`` (``a=ptime`` in our answer's audio
+    sections, RFC 4566). Opus at 60 ms instead of the browsers' 20 ms is a third of the
+    packets, and per-packet work is most of a media worker's cost (bench/media)."""
+    if not ptime_ms:
+        return sdp
+    lines, audio = [], False
+    for line in sdp.split("\r\n"):
+        if line.startswith("m=") or not line:  # a section ends: its attributes come last
+            if audio:
+                lines.append(f"a=ptime:{ptime_ms}")
+            audio = line.startswith("m=audio")
+        if not (audio and line.startswith("a=ptime:")):
+            lines.append(line)
+    return "\r\n".join(lines)
+
+
 def db(function):
     return sync_to_async(function, thread_sensitive=False)
 
@@ -171,7 +188,8 @@ class CandidatePeer:
     async def answer(self, *, sdp: str, sdp_type: str) -> RTCSessionDescription:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=sdp_type))
         await self.pc.setLocalDescription(await self.pc.createAnswer())
-        return self.pc.localDescription
+        local = self.pc.localDescription
+        return RTCSessionDescription(sdp=sdp_ask_audio_ptime(local.sdp, settings.MEDIA_AUDIO_PTIME_MS), type=local.type)
 
     async def close(self, *, reason: str, record: bool = True) -> None:
         if self.closed:

@@ -7,8 +7,9 @@ A load generator (this process, pinned to the last core) starts synthetic candid
 aiortc peers. Each sends what a real candidate's page sends while nobody watches it
 (``static/js/media-sender.js``, "low"): a VP8 camera 320x240 at 10 fps, the screen
 1280x720 at 1 fps, Opus in 60 ms packets (the worker's answer asks for them; Chromium
-complies). Everything is encoded once at start and the packets replayed, so the generator is cheap; a keyframe request (PLI) is answered with the
-next frame encoded as a keyframe, as a browser does. Five candidates are watched (a focus
+complies). Everything is encoded once at start and the packets replayed, so the generator
+is cheap; a keyframe request (PLI) is answered with the next frame encoded as a keyframe,
+as a browser does. Five candidates are watched (a focus
 view each, and they switch to "high": camera 20 fps, screen 5 fps, when the worker says so).
 
 Targets, each its own process pinned to core 0:

@@ -571,7 +571,7 @@ class Bench:
             "viewer_sent": [v.candidate.sent() for v in self.viewers],
             "cpu": cpu_seconds(self.ps),
             "cpu_main": cpu_seconds(self.ps, children=False),
-            "generator_cpu": cpu_seconds(psutil.Process()),
+            "generator_cpu": cpu_seconds(psutil.Process(), children=False),  # not the target
             "at": time.monotonic(),
         }
 

@@ -1,7 +1,10 @@
 """Automatic flags from sampled frames and audio, off the media path.
 
 The media worker hands this pipeline the JPEG it already made for a thumbnail (about one a
-second) and, every few seconds, two seconds of decoded microphone audio. The analysis runs
+second) and, every few seconds, two seconds of the microphone's Opus packets as received
+(decoded in the pool, not on the worker: decoding there woke aiortc's decoder thread 50
+times a second per candidate, and the GIL hand-overs cost the worker a third of its loop,
+measured by ``bench/media``). The analysis runs
 in a process pool (its own core; MediaPipe and silero hold the GIL), the per-candidate
 timers run on the worker's loop, and every flag leaves through ``detection_report``, the
 one place that hands results to the alert rules.
@@ -68,6 +71,29 @@ def audio_analyse(pcm16k: bytes) -> float:
     from .voice import speech_fraction
 
     return speech_fraction(pcm16k)
+
+
+def opus_decode_16k(packets: list[bytes]) -> bytes:
+    """Opus packets (48 kHz, as WebRTC sends them) as 16 kHz mono 16-bit PCM."""
+    import av
+
+    decoder = av.CodecContext.create("opus", "r")
+    decoder.sample_rate, decoder.layout = 48000, "stereo"
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=16000)
+    pcm = []
+    for data in packets:
+        try:
+            frames = decoder.decode(av.Packet(data))
+        except av.FFmpegError:
+            continue  # one damaged packet: the rest still tell speech from silence
+        for frame in frames:
+            for out in resampler.resample(frame):
+                pcm.append(bytes(out.planes[0])[: out.samples * 2])
+    return b"".join(pcm)
+
+
+def opus_analyse(packets: list[bytes]) -> float:
+    return audio_analyse(opus_decode_16k(packets))
 
 
 # --- Turning samples into flags (pure; the pipeline feeds it) --------------------------
@@ -190,29 +216,26 @@ class DetectorPipeline:
         while not peer.closed:
             entry = self.state.get(peer.peer_id)
             every = entry["rules"].speech_sample_seconds if entry and entry.get("rules") else 5
-            hub.decode_for(SPEECH_SAMPLE_SECONDS)
-            await asyncio.sleep(max(every, SPEECH_SAMPLE_SECONDS + 0.5))
-            if entry and entry["audio"]:
-                pcm, entry["audio"] = b"".join(entry["audio"]), []
-                self._submit(peer, "audio", audio_analyse, pcm, on_done=self._audio_done)
-
-    def audio_frame(self, peer, frame) -> None:
-        entry = self.state.get(peer.peer_id)
-        if entry is None:
-            return
-        resampler = entry.get("resampler")
-        if resampler is None:
-            import av
-
-            resampler = entry["resampler"] = av.AudioResampler(format="s16", layout="mono", rate=16000)
-        for out in resampler.resample(frame):
-            entry["audio"].append(bytes(out.planes[0])[: out.samples * 2])
+            packets: list[bytes] = []
+            unsubscribe = hub.subscribe(lambda frame, into=packets: into.append(frame.data))
+            try:
+                await asyncio.sleep(SPEECH_SAMPLE_SECONDS)
+            finally:
+                unsubscribe()
+            if entry and packets and entry.get("flags") is not None:
+                self._submit(peer, "audio", opus_analyse, packets, on_done=self._audio_done)
+            await asyncio.sleep(max(0.0, every - SPEECH_SAMPLE_SECONDS))
 
     def video_frame(self, peer, name: str, jpeg: bytes, taken_at: float) -> None:
         entry = self.state.get(peer.peer_id)
         if entry is None or entry["flags"] is None or name != "camera":
             return
-        self._submit(peer, "frame", frame_analyse, jpeg, on_done=lambda p, r: self._frame_done(p, r, jpeg, taken_at))
+        # Faces cost ~7 ms a frame; every thumbnail (1 s) would be 0.7 % of a core per
+        # candidate. The shortest flag duration (multiple_faces, 3 s) needs no more than this.
+        if taken_at - entry.get("last_frame", 0.0) >= settings.MEDIA_DETECTOR_FRAME_SECONDS:
+            entry["last_frame"] = taken_at
+            self._submit(peer, "frame", frame_analyse, jpeg,
+                         on_done=lambda p, r: self._frame_done(p, r, jpeg, taken_at))
         rules = entry["rules"]
         if entry["photo"] and taken_at - entry["last_identity"] >= rules.face_check_seconds:
             entry["last_identity"] = taken_at

@@ -10,7 +10,7 @@ The detectors are not thread-safe: each process (worker of the detector pool) ke
 """
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -95,6 +95,17 @@ def face_embedding(image: np.ndarray, box: FaceBox) -> np.ndarray:
     return np.array(model.compute_face_descriptor(image, predictor(image, rectangle)))
 
 
+@lru_cache(maxsize=256)
+def _photo_reference(registered_photo: bytes) -> np.ndarray:
+    """The registered photo's embedding, computed once per photo in each process (the
+    periodic identity check compares many frames with the same photo: half its cost)."""
+    photo = _fit(image_decode(registered_photo))
+    photo_faces = faces_detect(photo)
+    if not photo_faces:
+        raise ValueError("the registered photo shows no face")
+    return face_embedding(photo, max(photo_faces, key=lambda box: box.width * box.height))
+
+
 def face_match(*, registered_photo: bytes, frame: bytes, max_distance: float = MATCH_MAX_DISTANCE) -> FaceMatch:
     """Is the one person in ``frame`` the person of ``registered_photo``?
 
@@ -102,14 +113,10 @@ def face_match(*, registered_photo: bytes, frame: bytes, max_distance: float = M
     (the caller tells the candidate to sit alone, facing the camera). ValueError if either
     input is not an image or the registered photo shows no face.
     """
-    photo = _fit(image_decode(registered_photo))
+    reference = _photo_reference(registered_photo)
     picture = _fit(image_decode(frame))
-    photo_faces = faces_detect(photo)
-    if not photo_faces:
-        raise ValueError("the registered photo shows no face")
     frame_faces = faces_detect(picture)
     if len(frame_faces) != 1:
         return FaceMatch(score=0.0, matched=False, faces_found=len(frame_faces))
-    reference = face_embedding(photo, max(photo_faces, key=lambda box: box.width * box.height))
     distance = float(np.linalg.norm(reference - face_embedding(picture, frame_faces[0])))
     return FaceMatch(score=round(max(0.0, 1.0 - distance), 4), matched=distance <= max_distance, faces_found=1)

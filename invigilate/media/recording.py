@@ -6,6 +6,7 @@ the screen in another), starts each segment on a video keyframe, and rotates eve
 """
 
 import hashlib
+import io
 import logging
 import os
 import struct
@@ -13,6 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 
 import av
@@ -23,6 +25,32 @@ logger = logging.getLogger(__name__)
 
 # RFC 7845 5.1 identification header (mono, 48 kHz, 312 samples of pre-skip as libopus uses).
 OPUS_HEAD = b"OpusHead" + struct.pack("<BBHIhB", 1, 2, 312, 48000, 0, 0)
+
+
+@lru_cache(maxsize=32)
+def stream_templates(width: int, height: int):
+    """A VP8 stream of this size and an Opus stream, read back from a tiny WebM made once:
+    templates whose codec parameters new files copy without opening any codec."""
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="webm") as out:
+        video = out.add_stream("libvpx", rate=30)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        audio = out.add_stream("libopus", rate=48000, layout="mono")
+        audio.codec_context.extradata = OPUS_HEAD
+        frame = av.VideoFrame(width, height, "yuv420p")
+        frame.pts = 0
+        silence = av.AudioFrame(format="s16", layout="mono", samples=960)
+        for plane in silence.planes:
+            plane.update(bytes(plane.buffer_size))
+        silence.sample_rate, silence.pts = 48000, 0
+        out.mux([*video.encode(frame), *video.encode(None), *audio.encode(silence), *audio.encode(None)])
+    buffer.seek(0)
+    source = av.open(buffer, "r", format="webm")
+    _keep_open.append(source)  # the templates' streams live as long as their container
+    return source.streams.video[0], source.streams.audio[0]
+
+
+_keep_open: list = []
 
 
 class SegmentRecorder:
@@ -61,14 +89,14 @@ class SegmentRecorder:
         self.sequence += 1
         self.path = self.directory / f"{self.name}-{self.sequence:05d}.webm"
         self.container = av.open(str(self.path), "w", format="webm")
-        width, height = self.video.dimensions or (640, 480)
-        self.video_stream = self.container.add_stream("libvpx", rate=30)
-        self.video_stream.width, self.video_stream.height = width, height
+        video, audio = stream_templates(*(self.video.dimensions or (640, 480)))
+        # From templates: a stream made with add_stream("libvpx") opens a VP8 *encoder* when
+        # the file starts (~24 MB for 1280x720, per segment, never used: we only mux).
+        self.video_stream = self.container.add_stream_from_template(video)
         self.video_stream.time_base = Fraction(1, 1000)
         if self.audio is not None:
-            self.audio_stream = self.container.add_stream("libopus", rate=48000)
+            self.audio_stream = self.container.add_stream_from_template(audio)
             self.audio_stream.time_base = Fraction(1, 1000)
-            self.audio_stream.codec_context.extradata = OPUS_HEAD
         self.started_wall = time.time()
         self.started_monotonic = time.monotonic()
         self.video_origin = frame.timestamp

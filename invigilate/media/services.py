@@ -177,7 +177,12 @@ def media_peer_mark_live(*, peer_id: int) -> bool:
 def media_peer_end(*, peer_id: int, reason: str) -> bool:
     """A connection ended. If it had carried media, a gap opens until the device is back."""
     now = timezone.now()
+    worker_id = MediaPeer.objects.filter(pk=peer_id).values_list("worker_id", flat=True).first()
     with transaction.atomic():
+        # Worker row first, then the peer: the order media_worker_stop and the sweep lock in
+        # (worker, then its peers). The other order deadlocked when connections closed while
+        # their worker was stopping (seen by bench/media).
+        list(MediaWorker.objects.select_for_update().filter(pk=worker_id).values_list("pk"))
         peer = _peer_move(peer_id=peer_id, new=MediaPeer.Status.ENDED, ended_at=now, end_reason=reason[:32])
         if peer is None:
             return False

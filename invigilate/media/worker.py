@@ -8,7 +8,9 @@ whether the worker is in-process or on another machine.
 Messages it understands (``type``):
 - ``media.offer``: a candidate device's offer -> ``media.answer`` to ``reply_channel``;
 - ``media.peer_close``: drop a peer (the device reconnected elsewhere);
-- ``media.viewer_offer`` / ``media.viewer_close``: a focus view opens / closes.
+- ``media.viewer_offer`` / ``media.viewer_close``: a focus view opens / closes;
+- ``media.stats``: frames received per track, event-loop lag and CPU -> ``media.stats`` to
+  ``reply_channel`` (what ``bench/media`` and an operator read).
 """
 
 import asyncio
@@ -17,6 +19,7 @@ import os
 import socket
 import time
 import uuid
+from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,6 +42,23 @@ logger = logging.getLogger(__name__)
 
 VIDEO_TRACKS = ("camera", "screen")
 VIEWER_VIDEO_ORDER = ("camera", "screen", "phone")
+
+
+def sdp_ask_audio_ptime(sdp: str, ptime_ms: int) -> str:
+    """Ask the sender for audio packets of ``ptime_ms`` (``a=ptime`` in our answer's audio
+    sections, RFC 4566). Opus at 60 ms instead of the browsers' 20 ms is a third of the
+    packets, and per-packet work is most of a media worker's cost (bench/media)."""
+    if not ptime_ms:
+        return sdp
+    lines, audio = [], False
+    for line in sdp.split("\r\n"):
+        if line.startswith("m=") or not line:  # a section ends: its attributes come last
+            if audio:
+                lines.append(f"a=ptime:{ptime_ms}")
+            audio = line.startswith("m=audio")
+        if not (audio and line.startswith("a=ptime:")):
+            lines.append(line)
+    return "\r\n".join(lines)
 
 
 def db(function):
@@ -111,9 +131,7 @@ class CandidatePeer:
             except MediaStreamError:
                 return
             if track.kind == "audio":
-                if self.runtime.detectors is not None:
-                    self.runtime.detectors.audio_frame(self, frame)
-                continue
+                continue  # nothing asks for decoded audio (the detectors take Opus packets)
             taken_at = time.time()
             try:
                 jpeg = await loop.run_in_executor(None, jpeg_from_frame, frame)
@@ -170,7 +188,8 @@ class CandidatePeer:
     async def answer(self, *, sdp: str, sdp_type: str) -> RTCSessionDescription:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=sdp_type))
         await self.pc.setLocalDescription(await self.pc.createAnswer())
-        return self.pc.localDescription
+        local = self.pc.localDescription
+        return RTCSessionDescription(sdp=sdp_ask_audio_ptime(local.sdp, settings.MEDIA_AUDIO_PTIME_MS), type=local.type)
 
     async def close(self, *, reason: str, record: bool = True) -> None:
         if self.closed:
@@ -247,6 +266,28 @@ class ViewerPeer:
         await self.pc.close()
 
 
+class LoopLagProbe:
+    """How late the event loop wakes up: the first sign of a worker running out of core.
+
+    Sleeps ``interval`` again and again and keeps the last ``window`` overshoots (seconds).
+    """
+
+    def __init__(self, *, interval: float = 0.05, window: int = 400):
+        self.interval = interval
+        self.samples: deque[float] = deque(maxlen=window)
+
+    async def run(self) -> None:
+        while True:
+            started = time.monotonic()
+            await asyncio.sleep(self.interval)
+            self.samples.append(max(0.0, time.monotonic() - started - self.interval))
+
+    def summary(self) -> dict[str, float]:
+        ordered = sorted(self.samples) or [0.0]
+        return {"lag_p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))] * 1000, 1),
+                "lag_max_ms": round(ordered[-1] * 1000, 1)}
+
+
 class MediaWorkerRuntime:
     def __init__(self, *, name: str | None = None, detectors=None):
         self.name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -259,6 +300,7 @@ class MediaWorkerRuntime:
         self._tasks: list[asyncio.Task] = []
         self._background: set[asyncio.Task] = set()
         self.stopped = asyncio.Event()
+        self.lag = LoopLagProbe()
 
     def spawn(self, coroutine) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -271,7 +313,8 @@ class MediaWorkerRuntime:
         await self._register()
         if self.detectors is not None:
             self.detectors.start(self)
-        self._tasks = [asyncio.ensure_future(self._receive_loop()), asyncio.ensure_future(self._heartbeat_loop())]
+        self._tasks = [asyncio.ensure_future(self._receive_loop()), asyncio.ensure_future(self._heartbeat_loop()),
+                       asyncio.ensure_future(self.lag.run())]
         logger.info("media worker %s listening on %s", self.name, self.channel_name)
         return self
 
@@ -373,6 +416,15 @@ class MediaWorkerRuntime:
         viewer = self.viewers.get(message["viewer_id"])
         if viewer is not None:
             await viewer.close()
+
+    async def on_media_stats(self, message: dict) -> None:
+        await self.layer.send(message["reply_channel"], {
+            "type": "media.stats", "worker": self.name, "cpu_seconds": time.process_time(), **self.lag.summary(),
+            "peers": {str(peer_id): {name: hub.frames for name, hub in peer.hubs.items()}
+                      for peer_id, peer in self.peers.items()},
+            "viewers": {viewer_id: {str(track.hub.name): track.frames_forwarded for track in viewer.tracks}
+                        for viewer_id, viewer in self.viewers.items()},
+        })
 
     async def quality_update(self, peer: CandidatePeer) -> None:
         """Someone watching: the device sends its best; nobody: it sends little."""

@@ -75,3 +75,19 @@ def test_it_shows_the_candidates_camera_on_the_wall_and_in_the_focus_view(live_w
     assert frames[-1] > frames[0]
     # The candidate was asked for its best quality while someone watches.
     candidate.wait_for_function("() => window.invigilateMedia.quality === 'high'", timeout=5000)
+
+    # The worker's answer asked for 60 ms Opus packets: ~17 a second, not the default 50.
+    audio_packets_per_second = candidate.evaluate("""async () => {
+        const sent = async () => {
+            let packets = 0;
+            (await window.invigilateMedia.peerConnection.getStats()).forEach((report) => {
+                if (report.type === "outbound-rtp" && report.kind === "audio") packets = report.packetsSent;
+            });
+            return packets;
+        };
+        const before = await sent();
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+        return ((await sent()) - before) / 2;
+    }""")
+    print("candidate audio packets per second", audio_packets_per_second)
+    assert 0 < audio_packets_per_second < 25

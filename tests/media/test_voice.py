@@ -44,3 +44,31 @@ def test_it_hears_speech_and_ignores_silence_and_noise(tmp_path):
     recall = true_positive / max(1, true_positive + false_negative)
     print(f"speech: precision={precision:.2f} recall={recall:.2f} on {len(samples)} clips")
     assert precision == 1.0 and recall == 1.0
+
+
+def opus_packets(pcm16k: bytes) -> list[bytes]:
+    """16 kHz PCM as the 20 ms Opus packets a browser sends."""
+    import av
+    import numpy as np
+
+    encoder = av.CodecContext.create("libopus", "w")
+    encoder.sample_rate, encoder.layout, encoder.format = 48000, "mono", "s16"
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=48000)
+    source = av.AudioFrame.from_ndarray(np.frombuffer(pcm16k, np.int16).reshape(1, -1), format="s16", layout="mono")
+    source.sample_rate = 16000
+    packets = []
+    for frame in [*resampler.resample(source), *resampler.resample(None)]:
+        packets += [bytes(packet) for packet in encoder.encode(frame)]
+    return packets + [bytes(packet) for packet in encoder.encode(None)]
+
+
+def test_it_hears_speech_in_the_opus_packets_the_worker_hands_over(tmp_path):
+    from invigilate.media.detectors import opus_analyse
+
+    speech = opus_packets(pcm(tmp_path, "speech-en", "espeak-ng", "-s", "150", "-w"))
+    silence = opus_packets(pcm(tmp_path, "silence", "sox", "-n", "-r", "16000", "synth", "3", "sine", "0", "vol", "0"))
+    noise = opus_packets(pcm(tmp_path, "white", "sox", "-n", "-r", "16000", "synth", "3", "whitenoise", "vol", "0.3"))
+    assert len(speech) > 100  # several seconds of 20 ms packets
+    assert opus_analyse(speech) >= SPEECH_FRACTION
+    assert opus_analyse(silence) < SPEECH_FRACTION
+    assert opus_analyse(noise) < SPEECH_FRACTION

@@ -41,11 +41,21 @@ CANNED_MESSAGES = [
 # --- The candidate's side --------------------------------------------------------------------
 
 
+def signed_in_registration(request):
+    """The registration this browser speaks for: the PC's sign-in, or a phone paired to it."""
+    if request.candidate_session:
+        return request.candidate_session.registration
+    from invigilate.evidence.selectors import phone_for_session
+
+    phone = phone_for_session(session=request.session, session_key=request.session.session_key)
+    return phone.registration if phone else None
+
+
 def candidate_help_request(request) -> HelpRequest | None:
     """The help request this browser may follow: its registration's, or the one it asked for by ticket."""
-    session = request.candidate_session
-    if session:
-        return selectors.help_request_current_for_registration(registration_id=session.registration_id)
+    registration = signed_in_registration(request)
+    if registration:
+        return selectors.help_request_current_for_registration(registration_id=registration.pk)
     request_id = request.session.get(ANONYMOUS_REQUEST_KEY)
     if not request_id:
         return None
@@ -87,9 +97,8 @@ def _wants_fragment(request) -> bool:
 
 @require_POST
 def help_submit(request):
-    session = request.candidate_session
-    if session:
-        registration = session.registration
+    registration = signed_in_registration(request)
+    if registration:
         identity_verified = True
     else:
         key = f"help-anon:{client_address(request)}"
@@ -112,7 +121,7 @@ def help_submit(request):
         )
     except services.HelpdeskError as error:
         return _refuse(request, str(error), 400)
-    if not session:
+    if not identity_verified:
         request.session[ANONYMOUS_REQUEST_KEY] = help_request.pk
     if _wants_fragment(request):
         return _render_status(request, help_request)

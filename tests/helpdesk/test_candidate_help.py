@@ -88,3 +88,19 @@ def test_the_tile_shows_that_help_was_asked_and_how_it_ended(world):
     assert summary[world.candidate.pk].label == "Help resolved" and not summary[world.candidate.pk].is_open
     html = Template("{% load helpdesk_tags %}{% help_tile_badge r %}").render(Context({"r": world.candidate}))
     assert 'data-help-status="resolved"' in html
+
+
+def test_a_paired_phone_has_help_and_asks_as_its_registration(world):
+    from django.test import Client
+
+    from invigilate.evidence.services import pairing_code_issue
+
+    code = pairing_code_issue(registration=world.candidate)
+    phone = Client()
+    assert phone.post(reverse("evidence:phone"), {"code": code.short_code}).status_code == 302
+    page = phone.get(reverse("evidence:phone")).content.decode()
+    assert 'id="help-button"' in page and 'value="13900000000"' in page
+    response = phone.post(reverse("helpdesk:help_submit"), {**FORM, "category": "phone"}, HTTP_X_REQUESTED_WITH="fetch")
+    assert response.status_code == 200 and "number 1 in the queue" in response.content.decode()
+    request = HelpRequest.objects.get()
+    assert request.registration == world.candidate and request.identity_verified

@@ -2,7 +2,7 @@ from django import template
 
 from ..models import HelpCategory
 from ..selectors import help_request_summary_for_tile
-from ..views import candidate_help_request, candidate_status_context
+from ..views import candidate_help_request, candidate_status_context, signed_in_registration
 
 register = template.Library()
 
@@ -11,13 +11,13 @@ register = template.Library()
 def help_widget(context):
     """The Help button and the live status of the candidate's request, for any candidate page."""
     request = context["request"]
-    session = request.candidate_session
+    registration = signed_in_registration(request)
     return {
         **candidate_status_context(candidate_help_request(request)),
         "request": request,
         "csrf_token": context.get("csrf_token"),
-        "signed_in": bool(session),
-        "phone": session.registration.candidate.phone if session else "",
+        "signed_in": registration is not None,
+        "phone": registration.candidate.phone if registration else "",
         "categories": HelpCategory.choices,
     }
 

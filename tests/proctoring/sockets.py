@@ -29,3 +29,11 @@ async def receive_until(socket, message_type, timeout=3):
         seen.append(message)
         if message["type"] == message_type:
             return seen
+
+
+async def connect_outcome(socket) -> tuple[bool, int | None]:
+    """Connect, then always end the application: a refused socket's consumer would otherwise
+    stay alive, receiving from the channel layer, until the event loop is torn down."""
+    outcome = await socket.connect(timeout=5)
+    await socket.disconnect()
+    return outcome

@@ -7,7 +7,7 @@ from django.test import Client
 from invigilate.proctoring.services import signal_record
 from tests.realtime.test_candidate_socket import signed_in_cookie
 
-from .sockets import room_socket, staff_cookie
+from .sockets import connect_outcome, room_socket, staff_cookie
 
 # persona -> rooms whose wall it may watch
 MATRIX = {
@@ -26,7 +26,7 @@ MATRIX = {
 @pytest.mark.parametrize("room", ["room_a", "room_b"])
 async def test_the_room_socket_admits_exactly_the_rooms_watchers(live_world, persona, room):
     cookie = await sync_to_async(staff_cookie)(getattr(live_world, persona))
-    connected, code = await room_socket(getattr(live_world, room).pk, cookie).connect()
+    connected, code = await connect_outcome(room_socket(getattr(live_world, room).pk, cookie))
     assert connected is (room in MATRIX[persona])
     if not connected:
         assert code == 4403
@@ -36,14 +36,14 @@ async def test_the_room_socket_admits_exactly_the_rooms_watchers(live_world, per
 async def test_the_room_socket_refuses_strangers_forged_ids_and_bad_origins(live_world):
     cookie = await sync_to_async(staff_cookie)(live_world.invigilator)
     room = live_world.room_a.pk
-    assert (await room_socket(room, None).connect()) == (False, 4401)  # not signed in
+    assert (await connect_outcome(room_socket(room, None))) == (False, 4401)  # not signed in
     candidate_cookie = await sync_to_async(signed_in_cookie)(live_world)
-    assert (await room_socket(room, candidate_cookie).connect()) == (False, 4401)  # a candidate
-    assert (await room_socket(999_999, cookie).connect()) == (False, 4403)  # no such room
-    assert (await room_socket(live_world.room_b.pk, cookie).connect()) == (False, 4403)
-    assert not (await room_socket(room, cookie, origin="http://evil.example").connect())[0]
-    assert not (await room_socket(room, cookie, origin=None).connect())[0]
-    assert (await room_socket(room, cookie + "x").connect()) == (False, 4401)  # forged session
+    assert (await connect_outcome(room_socket(room, candidate_cookie))) == (False, 4401)  # a candidate
+    assert (await connect_outcome(room_socket(999_999, cookie))) == (False, 4403)  # no such room
+    assert (await connect_outcome(room_socket(live_world.room_b.pk, cookie))) == (False, 4403)
+    assert not (await connect_outcome(room_socket(room, cookie, origin="http://evil.example")))[0]
+    assert not (await connect_outcome(room_socket(room, cookie, origin=None)))[0]
+    assert (await connect_outcome(room_socket(room, cookie + "x"))) == (False, 4401)  # forged session
 
 
 def client_for(user):

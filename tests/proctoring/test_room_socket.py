@@ -155,6 +155,7 @@ async def test_it_closes_when_the_invigilator_loses_the_room(live_world):
     await sync_to_async(room_invigilator_unassign)(room=live_world.room_a, user=live_world.invigilator)
     assert (await socket.receive_json_from(timeout=3)) == {"type": "session.revoked", "reason": "unassigned"}
     assert (await socket.receive_output(timeout=3))["type"] == "websocket.close"
+    await socket.disconnect()
 
 
 async def test_it_stays_open_when_another_room_is_unassigned(live_world):
@@ -181,6 +182,7 @@ async def test_it_closes_on_sign_out(live_world):
     await sync_to_async(client.post)("/staff/logout/")
     assert (await socket.receive_json_from(timeout=3))["type"] == "session.revoked"
     assert (await socket.receive_output(timeout=3)) == {"type": "websocket.close", "code": 4403}
+    await socket.disconnect()
 
 
 async def test_it_still_counts_alerts_in_the_database_after_a_push(live_world):

@@ -41,11 +41,12 @@ class RoomDashboardConsumer(PushEventsMixin, AsyncJsonWebsocketConsumer):
         self.group_names = [room_group(self.room.pk), user_group(self.user.pk)]
         for group in self.group_names:
             await self.channel_layer.group_add(group, self.channel_name)
-        await self.accept()
-        # Supervision measures who had the room's wall open, and when.
+        # Supervision measures who had the room's wall open, and when: recorded before the
+        # socket is accepted, so that no open dashboard is ever missing from the figures.
         await database_sync_to_async(supervision_services.dashboard_connection_open)(
             user=self.user, room=self.room, channel_name=self.channel_name
         )
+        await self.accept()
 
     def _language(self) -> str:
         cookie = self.scope.get("cookies", {}).get(settings.LANGUAGE_COOKIE_NAME)

@@ -126,8 +126,13 @@ def browser():
 
 
 @pytest.fixture
-def new_page(browser, daphne_server):
-    """Make a page in a fresh browser context (its own cookies), as many as a test needs."""
+def new_page(transactional_db, browser, daphne_server):
+    """Make a page in a fresh browser context (its own cookies), as many as a test needs.
+
+    Asks for ``transactional_db`` so that its own teardown runs before the database flush:
+    it closes the pages, then waits until the server has no transaction open, because a flush
+    that meets a request still in flight deadlocks on PostgreSQL.
+    """
     contexts = []
 
     def make(**context_args):
@@ -141,6 +146,9 @@ def new_page(browser, daphne_server):
     yield make
     for context in contexts:
         context.close()
+    from tests.live import server_transactions_wait
+
+    server_transactions_wait()
 
 
 @pytest.fixture

@@ -82,3 +82,24 @@ class LiveServer:
 
     def output(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
+
+
+def server_transactions_wait(timeout=5.0, quiet_for=0.6):
+    """Wait until no other connection to the test database has been inside a transaction for
+    ``quiet_for`` seconds (a closing page still sends page_hidden / page_unload, and the
+    server's commit of those must not meet the flush of the test database)."""
+    if connection.vendor != "postgresql":
+        return
+    deadline = time.monotonic() + timeout
+    quiet_since = time.monotonic()
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')"
+            )
+            if cursor.fetchone()[0]:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= quiet_for:
+                return
+            time.sleep(0.05)

@@ -1,12 +1,12 @@
 import time
 
 import pytest
-from django.db import connection
 from playwright.sync_api import expect
 
 from invigilate.accounts.models import Role
 from invigilate.exams.services import room_invigilator_assign
 from invigilate.proctoring.models import Signal
+from tests.live import server_transactions_wait
 from tests.personas import PASSWORD, make_user
 
 pytestmark = pytest.mark.e2e
@@ -46,27 +46,6 @@ def leave(page, world):
             break
         time.sleep(0.05)
     server_transactions_wait()
-
-
-def server_transactions_wait(timeout=5.0, quiet_for=0.6):
-    """Wait until no other connection to the test database has been inside a transaction for
-    ``quiet_for`` seconds (a closing page still sends page_hidden / page_unload, and the
-    server's commit of those must not meet the flush of the test database)."""
-    if connection.vendor != "postgresql":
-        return
-    deadline = time.monotonic() + timeout
-    quiet_since = time.monotonic()
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')"
-            )
-            if cursor.fetchone()[0]:
-                quiet_since = time.monotonic()
-            elif time.monotonic() - quiet_since >= quiet_for:
-                return
-            time.sleep(0.05)
 
 
 def test_a_candidate_leaving_the_page_alerts_both_invigilators_of_the_room(live_world, new_page):

@@ -9,7 +9,8 @@ from playwright.sync_api import expect
 
 from invigilate.evidence.models import Interruption, PlacementRequest
 from invigilate.evidence.services import pairing_code_issue
-from tests.e2e.test_live_alerts import server_transactions_wait, staff_page
+from tests.e2e.test_live_alerts import staff_page
+from tests.live import server_transactions_wait
 from tests.media.test_media_e2e import live_media_worker, sign_in_staff  # noqa: F401  (fixture)
 
 from .test_phone_page import FAST_RULES, pixel_7

@@ -9,7 +9,7 @@ def quiet_server(live_world, new_page, browser):
     the test database is flushed: pages that record and upload leave requests in flight, and a
     flush under a lock deadlocks (PostgreSQL)."""
     yield
-    from tests.e2e.test_live_alerts import server_transactions_wait
+    from tests.live import server_transactions_wait
 
     for context in list(browser.contexts):
         context.close()

@@ -2,6 +2,7 @@
 inside the incident window, lands on the after-exam page, and the recordings left on the
 computer finish uploading until "submission complete"."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from invigilate.accounts.models import CandidateSession
 from invigilate.evidence.models import Interruption, Recording, Upload
 from invigilate.exams.models import Exam, Question, Registration
 from tests.exams.test_journey_e2e import sign_in_candidate
+from tests.live import server_transactions_wait
 
 pytestmark = pytest.mark.e2e
 
@@ -39,7 +41,10 @@ def test_a_closed_exam_page_finishes_its_uploads_after_the_end(live_world, new_p
     page.context.set_offline(False)
     page.context.clear_cookies()
 
-    # Later: the exam has ended, and the closed page's session has long gone quiet.
+    # Later: the exam has ended, and the closed page's session has long gone quiet. (First let
+    # the server write the heartbeats it batches every 2 s, or they would make it live again.)
+    time.sleep(2.5)
+    server_transactions_wait()
     Exam.objects.filter(pk=exam.pk).update(duration=timezone.now() - timedelta(seconds=1) - exam.starts_at)
     CandidateSession.objects.filter(registration=registration).update(
         last_seen_at=timezone.now() - timedelta(minutes=2))

@@ -50,7 +50,6 @@ if (widget) {
   const dialog = document.getElementById("help-dialog");
   const form = document.getElementById("help-form");
   const errorBox = document.getElementById("help-error");
-  const signedIn = widget.dataset.signedIn === "1";
   const statusUrl = widget.dataset.statusUrl;
 
   const current = () => statusBox.querySelector("[data-status]");
@@ -108,7 +107,7 @@ if (widget) {
     if (ok) statusBox.innerHTML = text;
   });
 
-  if (signedIn) {
+  if (widget.dataset.live === "socket") {
     candidateSocket.on("help.updated", refresh);
     candidateSocket.on("socket.open", (message) => message.reconnected && refresh());
     candidateSocket.start();

@@ -32,7 +32,7 @@ FORM = {"category": "network", "description": "The page froze", "phone": "139000
 def test_a_signed_in_candidate_asks_and_pressing_again_adds_to_it(world, client):
     sign_in(client, world)
     page = client.get(reverse("accounts:candidate_home"), follow=True).content.decode()
-    assert 'id="help-button"' in page and 'value="13900000000"' in page
+    assert 'id="help-button"' in page and 'value="13900000000"' in page and 'data-live="socket"' in page
     response = client.post(reverse("helpdesk:help_submit"), FORM, HTTP_X_REQUESTED_WITH="fetch")
     assert response.status_code == 200 and "number 1 in the queue" in response.content.decode()
     request = HelpRequest.objects.get()
@@ -100,6 +100,8 @@ def test_a_paired_phone_has_help_and_asks_as_its_registration(world):
     assert phone.post(reverse("evidence:phone"), {"code": code.short_code}).status_code == 302
     page = phone.get(reverse("evidence:phone")).content.decode()
     assert 'id="help-button"' in page and 'value="13900000000"' in page
+    # The phone page's socket is the phone's own: the widget polls instead of opening the PC's.
+    assert 'data-live="poll"' in page
     response = phone.post(reverse("helpdesk:help_submit"), {**FORM, "category": "phone"}, HTTP_X_REQUESTED_WITH="fetch")
     assert response.status_code == 200 and "number 1 in the queue" in response.content.decode()
     request = HelpRequest.objects.get()

@@ -17,6 +17,9 @@ def help_widget(context):
         "request": request,
         "csrf_token": context.get("csrf_token"),
         "signed_in": registration is not None,
+        # Only the PC page's own socket carries help updates; a paired phone's socket is the
+        # phone's (its page configures it), so the widget polls there.
+        "live_socket": bool(request.candidate_session),
         "phone": registration.candidate.phone if registration else "",
         "categories": HelpCategory.choices,
     }

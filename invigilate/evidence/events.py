@@ -2,9 +2,6 @@
 
 from invigilate.realtime.events import event_type_register
 
-# A candidate's tile on the invigilators' wall should be fetched again (declared identically
-# by the live-alerts app; the declaration is idempotent for equal fields).
-event_type_register("tile.refresh", {"registration_id"})
 # To the paired phone's page: an invigilator asks for the phone to be moved (confirm on screen).
 event_type_register("placement.requested", {"request_id", "kind", "text"})
 # To the phone's socket: another phone was paired to this registration (the old one stops).

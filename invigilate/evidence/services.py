@@ -29,8 +29,8 @@ from django.utils.translation import gettext as _
 from invigilate.audit.services import actor_label_for_registration, audit_record
 from invigilate.exams.models import Registration
 from invigilate.exams.rules import exam_rules
-from invigilate.realtime.groups import phone_group, room_group
-from invigilate.realtime.publish import publish_on_commit
+from invigilate.realtime.groups import phone_group
+from invigilate.realtime.publish import publish_on_commit, tile_refresh_on_commit
 
 from .models import (
     Interruption,
@@ -98,10 +98,6 @@ def _client_time(milliseconds: str | None) -> datetime | None:
     return datetime.fromtimestamp(_int(milliseconds, "start") / 1000, tz=UTC)
 
 
-def _room_refresh(registration: Registration) -> None:
-    publish_on_commit(room_group(registration.room_id), "tile.refresh", registration_id=registration.pk)
-
-
 def recording_for(
     *, uploader: Uploader, kind: str, client_id: str, started_at=None, segment_seconds: float | None = None
 ) -> Recording:
@@ -127,7 +123,7 @@ def recording_for(
                 subject=recording, exam_id=uploader.registration.exam_id, registration_id=uploader.registration.pk,
                 data={"kind": kind, "source": uploader.source, "client_started_at": started_at},
             )
-            _room_refresh(uploader.registration)
+            tile_refresh_on_commit(room_id=uploader.registration.room_id, registration_id=uploader.registration.pk)
     return recording
 
 
@@ -337,7 +333,7 @@ def upload_complete(*, upload: Upload) -> Upload:
             upload.parts.all().delete()
             UploadPart.objects.create(upload=upload, start=0, size=upload.length, storage_name=name)
         Recording.objects.filter(pk=upload.recording_id).update(last_heard_at=now)
-        _room_refresh(registration)
+        tile_refresh_on_commit(room_id=registration.room_id, registration_id=registration.pk)
     if len(parts) > 1 or not matches:
         for part in parts:
             if part.storage_name != name or not matches:
@@ -393,7 +389,7 @@ def uploads_expire(*, now=None) -> int:
                 data={"kind": upload.recording.kind, "seq": upload.seq, "offset": upload.offset,
                       "length": upload.length},
             )
-            _room_refresh(upload.registration)
+            tile_refresh_on_commit(room_id=upload.registration.room_id, registration_id=upload.registration.pk)
         _upload_files_delete(upload)
         expired += 1
     return expired
@@ -423,7 +419,7 @@ def recording_report(
                 subject=recording, exam_id=uploader.registration.exam_id, registration_id=uploader.registration.pk,
                 data={"kind": kind, "segments": last_seq + 1},
             )
-            _room_refresh(uploader.registration)
+            tile_refresh_on_commit(room_id=uploader.registration.room_id, registration_id=uploader.registration.pk)
     recording.refresh_from_db()
     return recording
 
@@ -469,7 +465,7 @@ def interruption_record(
             data={"kind": kind, "reason": reason, "source": uploader.source,
                   "started_at": started_at.isoformat(), "ended_at": ended_at.isoformat() if ended_at else None},
         )
-        _room_refresh(registration)
+        tile_refresh_on_commit(room_id=registration.room_id, registration_id=registration.pk)
         transaction.on_commit(lambda: interruption_alert(registration=registration, interruption=interruption))
     return interruption
 
@@ -554,7 +550,7 @@ def pairing_code_redeem(
             subject=phone, exam_id=registration.exam_id, registration_id=registration.pk,
             data={"user_agent": user_agent[:200], "by": "qr" if token else "short_code"},
         )
-        _room_refresh(registration)
+        tile_refresh_on_commit(room_id=registration.room_id, registration_id=registration.pk)
     return phone
 
 
@@ -622,7 +618,7 @@ def phone_silence_sweep(*, now=None) -> int:
                 data={"device": Source.PHONE, "reason": Interruption.Reason.PHONE_SILENT,
                       "started_at": last_heard_at.isoformat(), "silent_seconds": round(silent_for)},
             )
-            _room_refresh(registration)
+            tile_refresh_on_commit(room_id=registration.room_id, registration_id=registration.pk)
             opened += 1
     return opened
 
@@ -653,7 +649,7 @@ def phone_silence_end(*, registration: Registration, now=None) -> bool:
                           data={"gap_seconds": seconds, "started_at": interruption.started_at.isoformat()})
             ended = True
         if ended:
-            _room_refresh(registration)
+            tile_refresh_on_commit(room_id=registration.room_id, registration_id=registration.pk)
     return ended
 
 
@@ -683,7 +679,7 @@ def placement_request_send(*, registration: Registration, actor, kind: str, text
         # The phone shows the kind in its own language; the text is the invigilator's words.
         publish_on_commit(phone_group(registration.pk), "placement.requested", request_id=request.pk, kind=kind,
                           text=text)
-        _room_refresh(registration)
+        tile_refresh_on_commit(room_id=registration.room_id, registration_id=registration.pk)
     return request
 
 
@@ -705,5 +701,5 @@ def placement_request_confirm(*, registration: Registration, request_id: int) ->
             data={"kind": request.kind, "requested_at": request.requested_at.isoformat(),
                   "seconds_to_confirm": round((now - request.requested_at).total_seconds())},
         )
-        _room_refresh(registration)
+        tile_refresh_on_commit(room_id=registration.room_id, registration_id=registration.pk)
     return True

@@ -12,7 +12,7 @@ from invigilate.accounts.models import Role, User
 from invigilate.audit.services import actor_label_for_registration, actor_label_for_user, audit_record
 from invigilate.media.faces import FaceMatch
 from invigilate.realtime.groups import candidate_group, room_group
-from invigilate.realtime.publish import publish_on_commit
+from invigilate.realtime.publish import publish_on_commit, tile_refresh_on_commit
 
 from . import integrations
 from .models import (
@@ -130,6 +130,8 @@ class JourneyError(Exception):
 
 def _local(moment: datetime) -> str:
     return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+
+
 @transaction.atomic
 def registration_save(*, registration: Registration, previous: dict[str, Any], actor) -> None:
     """Save a registration that a member of staff edited (the admin) and record the change.
@@ -188,7 +190,7 @@ def registration_stage_set(*, registration: Registration, stage: str, actor_labe
         )
         publish_on_commit(candidate_group(registration.pk), "journey.changed", stage=stage)
         # The room's dashboards re-render this candidate's tile (live alerts).
-        publish_on_commit(room_group(registration.room_id), "tile.refresh", registration_id=registration.pk)
+        tile_refresh_on_commit(room_id=registration.room_id, registration_id=registration.pk)
         registration.stage = stage
         registration.stage_changed_at = now
     return True

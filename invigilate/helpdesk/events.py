@@ -7,6 +7,3 @@ from invigilate.realtime.events import event_type_register
 event_type_register("help.changed", {"request_id", "exam_id", "status"})
 # To every page of the candidate.
 event_type_register("help.updated", {"request_id", "status"})
-# To the room's invigilators: re-fetch this candidate's tile. Declared identically by the
-# live-alerts app; equal declarations are allowed.
-event_type_register("tile.refresh", {"registration_id"})

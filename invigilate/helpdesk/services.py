@@ -22,8 +22,8 @@ from invigilate.accounts.models import Role, User
 from invigilate.audit.services import actor_label_for_registration, audit_record
 from invigilate.exams.models import Exam, ExamStaff, Registration, RoomInvigilator
 from invigilate.exams.rules import exam_rules
-from invigilate.realtime.groups import candidate_group, exam_group, helpdesk_group, room_group
-from invigilate.realtime.publish import publish_on_commit
+from invigilate.realtime.groups import candidate_group, exam_group, helpdesk_group
+from invigilate.realtime.publish import publish_on_commit, tile_refresh_on_commit
 
 from .models import (
     HANDLED_STATUSES,
@@ -94,7 +94,7 @@ def _publish(request: HelpRequest) -> None:
     publish_on_commit(candidate_group(request.registration_id), "help.updated", request_id=request.pk, status=request.status)
     room_id = Registration.objects.filter(pk=request.registration_id).values_list("room_id", flat=True).first()
     if room_id is not None:
-        publish_on_commit(room_group(room_id), "tile.refresh", registration_id=request.registration_id)
+        tile_refresh_on_commit(room_id=room_id, registration_id=request.registration_id)
 
 
 def _signal(request: HelpRequest, kind: str) -> None:

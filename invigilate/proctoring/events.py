@@ -11,10 +11,6 @@ event_type_register("alert.raised", ALERT_FIELDS)
 event_type_register("alert.updated", ALERT_FIELDS)
 # A signal reached a candidate's timeline (not sent for heartbeats).
 event_type_register("signal.recorded", {"registration_id", "kind", "at"})
-# Re-render one tile of the wall (stage, presence, help request, uploads changed...).
-event_type_register("tile.refresh", {"registration_id"})
-# A new live thumbnail of a candidate (published by the media app).
-event_type_register("media.thumbnail", {"registration_id", "url", "taken_at"})
 # To the candidate's pages: an invigilator's warning, to be confirmed on screen.
 event_type_register("warning.issued", {"warning_id", "message"})
 # Back to the room: the candidate confirmed it.

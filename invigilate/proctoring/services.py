@@ -17,7 +17,7 @@ from invigilate.audit.services import actor_label_for_registration, audit_record
 from invigilate.exams.models import Registration
 from invigilate.exams.rules import exam_rules
 from invigilate.realtime.groups import candidate_group, exam_group, room_group
-from invigilate.realtime.publish import publish_on_commit
+from invigilate.realtime.publish import publish_on_commit, tile_refresh_on_commit
 
 from .models import ACTIVE_STATUSES, Alert, ExamAlertCounter, InvigilatorAction, Signal
 from .rules import alert_rule, signal_raises_alert
@@ -310,7 +310,7 @@ def heartbeat_record(*, registration: Registration, now=None) -> bool:
                 data={"disconnected_since": disconnected_since.isoformat(),
                       "gap_seconds": round((now - disconnected_since).total_seconds())},
             )
-        publish_on_commit(room_group(registration.room_id), "tile.refresh", registration_id=registration.pk)
+        tile_refresh_on_commit(room_id=registration.room_id, registration_id=registration.pk)
     return True
 
 
@@ -348,7 +348,7 @@ def registrations_mark_disconnected(*, now=None) -> int:
                     registration=registration, kind="disconnected", source=Signal.Source.SERVER,
                     data={"last_seen_at": registration.last_seen_at.isoformat()},
                 )
-            publish_on_commit(room_group(registration.room_id), "tile.refresh", registration_id=registration.pk)
+            tile_refresh_on_commit(room_id=registration.room_id, registration_id=registration.pk)
     return marked
 
 

@@ -9,6 +9,9 @@ or silently drop it.
 EVENT_FIELDS: dict[str, frozenset[str]] = {
     # Sent to a socket to close it (logout, lost assignment, session replaced).
     "session.revoked": frozenset({"reason"}),
+    # To a room's walls: re-render one candidate's tile. Several apps change what a tile
+    # shows (stage, presence, help, uploads); they all send it through tile_refresh_on_commit.
+    "tile.refresh": frozenset({"registration_id"}),
 }
 
 

@@ -3,6 +3,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from .events import event_build
+from .groups import room_group
 
 
 def group_send_now(group: str, event: dict) -> None:
@@ -25,3 +26,8 @@ def publish_on_commit(groups: list[str] | str, name: str, **fields) -> None:
             group_send_now(group, event)
 
     transaction.on_commit(send)
+
+
+def tile_refresh_on_commit(*, room_id: int, registration_id: int) -> None:
+    """After commit, the room's walls re-render this candidate's tile from the database."""
+    publish_on_commit(room_group(room_id), "tile.refresh", registration_id=registration_id)

@@ -41,6 +41,13 @@ class FaultProxy:
         for sock in sockets:
             try:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                # Wake the other pump blocked in recv() on this socket first: while a thread is
+                # inside recv(), close() alone does not release the socket, and the server would
+                # never see the reset (its request would stay open, holding the upload).
+                sock.shutdown(socket.SHUT_RD)
+            except OSError:
+                pass
+            try:
                 sock.close()
             except OSError:
                 pass

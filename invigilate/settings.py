@@ -305,6 +305,7 @@ CELERY_BEAT_SCHEDULE["media-worker-sweep"] = {"task": "invigilate.media.tasks.me
 CELERY_BEAT_SCHEDULE["media-thumbnail-purge"] = {"task": "invigilate.media.tasks.thumbnail_purge", "schedule": 300.0}
 # Evidence: phones silent while their exam runs (killed app, dead phone) -> phone_interrupted.
 CELERY_BEAT_SCHEDULE["evidence-phone-silence"] = {"task": "evidence.phone_silence_sweep", "schedule": 5.0}
+CELERY_BEAT_SCHEDULE["evidence-late"] = {"task": "evidence.late_sweep", "schedule": 10.0}
 
 # Supervision: close room-dashboard connections whose process died without a goodbye.
 CELERY_BEAT_SCHEDULE["supervision-connections"] = {"task": "supervision.dashboard_connections_sweep", "schedule": 15.0}

@@ -144,3 +144,33 @@ def test_late_parts_show_on_the_tile_in_the_drawer_and_on_the_review_timeline(wo
     tile = client.get(reverse("proctoring:tile", args=[world.room_a.pk, world.candidate.pk]),
                       headers={"Accept-Language": "zh-hans"}).content.decode()
     assert "3 段录像迟到" in tile
+
+
+def test_the_late_sweep_refreshes_a_tile_when_its_late_count_changes_by_the_clock(world):
+    import asyncio
+
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+    from django.core.cache import cache
+
+    from invigilate.evidence.services import LATE_COUNT_CACHE_KEY, evidence_late_sweep
+    from invigilate.realtime.groups import room_group
+
+    cache.delete(LATE_COUNT_CACHE_KEY.format(registration_id=world.candidate.pk))
+    start = world.exam.starts_at
+    recording_report(uploader=Uploader(registration=world.candidate, source=Source.PHONE), kind="phone",
+                     client_id=RECORDING, last_seq=1, started_at=start, segment_seconds=5)
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(room_group(world.room_a.pk), channel)  # after the creation's push
+
+    async def next_push():
+        return await asyncio.wait_for(layer.receive(channel), timeout=5)
+
+    assert evidence_late_sweep(now=start + timedelta(seconds=20)) == 0  # nothing due yet
+    assert evidence_late_sweep(now=start + timedelta(seconds=36)) == 1  # #0 is late
+    assert async_to_sync(next_push)() == {"type": "tile.refresh", "registration_id": world.candidate.pk}
+    assert evidence_late_sweep(now=start + timedelta(seconds=38)) == 0  # unchanged: no push
+    assert evidence_late_sweep(now=start + timedelta(seconds=41)) == 1  # #1 too
+    assert evidence_late_sweep(now=world.exam.incident_window_closes_at) == 0  # window closed: not swept
+    assert evidence_late_sweep(now=world.exam.incident_window_closes_at - timedelta(seconds=1)) == 0

@@ -13,7 +13,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-        parser.add_argument("--port", default=os.environ.get("PORT", "8100"))
+        parser.add_argument("--port", default=os.environ.get("UPLOADS_PORT", "8100"))
         parser.add_argument(
             "--limit-concurrency", type=int, default=int(os.environ.get("UPLOADS_LIMIT_CONCURRENCY", "400")),
             help="connections served at once before new ones get 503; each upload may hold up to "

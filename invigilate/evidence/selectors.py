@@ -113,10 +113,6 @@ class EvidenceStatus:
         return [segment for kind in self.kinds.values() for segment in kind.outstanding]
 
     @property
-    def late(self) -> int:
-        return sum(len(kind.late) for kind in self.kinds.values())
-
-    @property
     def complete(self) -> bool:
         """Every recording this candidate started has ended and every segment arrived."""
         return bool(self.kinds) and all(kind.complete for kind in self.kinds.values())

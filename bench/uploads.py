@@ -1,4 +1,7 @@
-"""Upload benchmark: the tus server under ``manage.py serve`` (daphne) on loopback.
+"""Upload benchmark: the tus server under ``manage.py serve`` (daphne) and under ``manage.py
+serve_uploads`` (uvicorn, the production uploads server) on loopback, one after the other in
+the same run; each figure below is measured once per server, keys prefixed ``daphne_`` and
+``uvicorn_``.
 
 1. One large upload (default 256 MiB in 8 MiB PATCHes): MB/s, the server's CPU seconds per
    GB, and the server's resident memory before, at its peak, and after (it must stay flat).
@@ -8,7 +11,7 @@
    wall time, per-upload latency p50/p95, failures.
 
 Runs on a fresh SQLite database in a temporary folder (embedded mode); PostgreSQL with
-DATABASE_URL set. ``python -m bench.uploads [--large-mib 256] [--phones 200]``
+DATABASE_URL set. ``python -m bench.uploads [--large-mib 256] [--phones 200] [--servers daphne,uvicorn]``
 """
 
 import argparse
@@ -101,7 +104,7 @@ def large_upload(url: str, cookie: str, mib: int, server) -> dict:
     def body(nbytes):
         return block * (nbytes // len(block))  # the client's copy; the server's memory is measured
 
-    # Baseline: the same bytes to a URL Django answers with 404 (daphne + Django, no tus work).
+    # Baseline: the same bytes to a URL Django answers with 404 (the server + Django, no tus work).
     started = time.perf_counter()
     for _offset in range(0, size, chunk):
         session.post(f"{url}/no-such-page/", data=body(chunk))
@@ -172,37 +175,52 @@ async def phones(url: str, cookies: list[str], segment_bytes: int) -> dict:
     }
 
 
+COMMANDS = {"daphne": "serve", "uvicorn": "serve_uploads"}
+
+
+def run_server(name: str, cookies: list[str], args, port: int) -> dict:
+    import socket
+
+    import psutil
+
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", COMMANDS[name], "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT, env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        results = large_upload(url, cookies[0], args.large_mib, psutil.Process(server.pid))
+        if args.phones:
+            results.update(asyncio.run(phones(url, cookies[: args.phones], args.segment_kb * 1000)))
+        return results
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--large-mib", type=int, default=256)
     parser.add_argument("--phones", type=int, default=200)
     parser.add_argument("--segment-kb", type=int, default=500)
+    parser.add_argument("--servers", default="daphne,uvicorn", help="comma-separated: daphne, uvicorn")
     args = parser.parse_args()
-    import psutil
 
+    results = {}
     with tempfile.TemporaryDirectory(prefix="bench-uploads-") as var_dir:
         setup_environment(var_dir)
-        cookies = make_candidates(max(1, args.phones))
-        port = 8600 + os.getpid() % 300
-        server = subprocess.Popen([sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                  cwd=ROOT, env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            import socket
-
-            for _ in range(100):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            process = psutil.Process(server.pid)
-            results = large_upload(url, cookies[0], args.large_mib, process)
-            if args.phones:
-                results.update(asyncio.run(phones(url, cookies[: args.phones], args.segment_kb * 1000)))
-        finally:
-            server.terminate()
-            server.wait(10)
+        # One set of candidates per server: the second server's phones create new uploads.
+        servers = [name.strip() for name in args.servers.split(",") if name.strip()]
+        cookies = make_candidates(max(1, args.phones) * len(servers))
+        for index, name in enumerate(servers):
+            mine = cookies[index * max(1, args.phones):(index + 1) * max(1, args.phones)]
+            figures = run_server(name, mine, args, port=8600 + (os.getpid() + index) % 300)
+            results.update({f"{name}_{key}": value for key, value in figures.items()})
     print(" ".join(f"{key}={value}" for key, value in results.items()))
 
 

@@ -262,8 +262,9 @@ if env_bool("INVIGILATE_FAST_PASSWORD_HASHER", False):
 EVIDENCE_MAX_UPLOAD_BYTES = int(os.environ.get("EVIDENCE_MAX_UPLOAD_BYTES", str(4 * 1024**3)))
 EVIDENCE_QUOTA_BYTES_PER_REGISTRATION = int(os.environ.get("EVIDENCE_QUOTA_BYTES", str(16 * 1024**3)))
 EVIDENCE_UPLOAD_EXPIRY = timedelta(hours=int(os.environ.get("EVIDENCE_UPLOAD_EXPIRY_HOURS", "72")))
-# A long PATCH without a checksum is committed to storage every this many bytes, so a dropped
-# connection loses at most this much and the spooled request never grows past it.
+# A long PATCH without a checksum is committed to storage every this many bytes while it
+# arrives (the rest when its connection drops), so a connection that dies silently, or a
+# crash, loses at most this much and the spooled request never grows past it.
 EVIDENCE_COMMIT_EVERY_BYTES = int(os.environ.get("EVIDENCE_COMMIT_EVERY_BYTES", str(8 * 1024**2)))
 EVIDENCE_SPOOL_MEMORY_BYTES = 1024**2
 CELERY_BEAT_SCHEDULE["evidence-expire-uploads"] = {"task": "evidence.uploads_expire", "schedule": timedelta(minutes=10)}
@@ -304,6 +305,7 @@ CELERY_BEAT_SCHEDULE["media-worker-sweep"] = {"task": "invigilate.media.tasks.me
 CELERY_BEAT_SCHEDULE["media-thumbnail-purge"] = {"task": "invigilate.media.tasks.thumbnail_purge", "schedule": 300.0}
 # Evidence: phones silent while their exam runs (killed app, dead phone) -> phone_interrupted.
 CELERY_BEAT_SCHEDULE["evidence-phone-silence"] = {"task": "evidence.phone_silence_sweep", "schedule": 5.0}
+CELERY_BEAT_SCHEDULE["evidence-late"] = {"task": "evidence.late_sweep", "schedule": 10.0}
 
 # Supervision: close room-dashboard connections whose process died without a goodbye.
 CELERY_BEAT_SCHEDULE["supervision-connections"] = {"task": "supervision.dashboard_connections_sweep", "schedule": 15.0}

@@ -2,7 +2,8 @@
 
 The server is ``manage.py serve`` started as a subprocess: the same entry point as ``make
 run``, a separate interpreter (no forked database connections), and the same channel layer
-as the test process when REDIS_URL is set.
+as the test process when REDIS_URL is set. ``command="serve_uploads"`` starts the uploads
+server (uvicorn) the same way.
 """
 
 import os
@@ -37,7 +38,8 @@ def test_database_url() -> str:
 
 
 class LiveServer:
-    def __init__(self, *, env: dict[str, str] | None = None):
+    def __init__(self, *, env: dict[str, str] | None = None, command: str = "serve"):
+        self.command = command
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
@@ -55,7 +57,7 @@ class LiveServer:
         }
         self.log = open(self.log_path, "w")  # noqa: SIM115  (closed in stop)
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [sys.executable, "manage.py", self.command, "--host", "127.0.0.1", "--port", str(self.port)],
             cwd=ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout

@@ -1,12 +1,16 @@
 """Reads of the evidence app, scoped to who asks."""
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.db.models import Count, Max, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from invigilate.accounts.selectors import user_has_exam_role, user_may_invigilate_room
 from invigilate.exams.models import Registration
+from invigilate.exams.rules import exam_rules
 
 from .models import Interruption, PairingCode, PhoneDevice, PlacementRequest, Recording, RecordingKind, Upload
 
@@ -37,9 +41,16 @@ def phone_paired(*, registration: Registration) -> PhoneDevice | None:
 
 @dataclass(frozen=True)
 class MissingSegment:
+    """A segment the client made (by its sequence numbers) that has not arrived whole.
+
+    ``state``: "pending" (not uploaded yet, not due yet), "uploading" (bytes coming, not due
+    yet), "late" (due: it ended on the client's clock more than the exam's
+    ``evidence_late_after_seconds`` ago, and the upload window is still open) or "missing"
+    (the upload window, which closes with the exam's incident window, is over)."""
+
     recording_id: int
     seq: int
-    state: str  # "uploading" (created, bytes still coming) or "missing" (never created)
+    state: str
     expected_at: datetime | None  # when the segment ended on the client's clock, if known
 
 
@@ -52,6 +63,11 @@ class Gap:
     ended_at: datetime | None
     reason: str
 
+    @property
+    def label(self) -> str:
+        labels = dict(Interruption.Reason.choices) | {"recording_restarted": _("The recording restarted")}
+        return str(labels.get(self.reason, self.reason.replace("_", " ")))
+
 
 @dataclass
 class KindStatus:
@@ -62,12 +78,20 @@ class KindStatus:
     expected: int = 0
     received: int = 0
     bytes_received: int = 0
-    missing: list[MissingSegment] = field(default_factory=list)
+    outstanding: list[MissingSegment] = field(default_factory=list)  # every segment not arrived yet
     gaps: list[Gap] = field(default_factory=list)
 
     @property
+    def late(self) -> list[MissingSegment]:
+        return [segment for segment in self.outstanding if segment.state == "late"]
+
+    @property
+    def missing(self) -> list[MissingSegment]:
+        return [segment for segment in self.outstanding if segment.state == "missing"]
+
+    @property
     def complete(self) -> bool:
-        return self.recordings > 0 and self.open_recordings == 0 and not self.missing
+        return self.recordings > 0 and self.open_recordings == 0 and not self.outstanding
 
 
 @dataclass
@@ -85,8 +109,8 @@ class EvidenceStatus:
         return sum(kind.received for kind in self.kinds.values())
 
     @property
-    def missing(self) -> list[MissingSegment]:
-        return [segment for kind in self.kinds.values() for segment in kind.missing]
+    def outstanding(self) -> list[MissingSegment]:
+        return [segment for kind in self.kinds.values() for segment in kind.outstanding]
 
     @property
     def complete(self) -> bool:
@@ -99,14 +123,29 @@ class EvidenceStatus:
         return self.complete and all(kind in self.kinds and self.kinds[kind].complete for kind in kinds)
 
 
-def evidence_status_for_registration(*, registration: Registration) -> EvidenceStatus:
-    """What this candidate's devices said they recorded, what arrived, and what is missing.
+def _segment_state(*, expected_at: datetime | None, uploading: bool, late_after: timedelta,
+                   window_closes_at: datetime, now: datetime) -> str:
+    if now >= window_closes_at:
+        return "missing"
+    if expected_at is not None and now > expected_at + late_after:
+        return "late"
+    return "uploading" if uploading else "pending"
+
+
+def evidence_status_for_registration(*, registration: Registration, now: datetime | None = None) -> EvidenceStatus:
+    """What this candidate's devices said they recorded, what arrived, and what is late or missing.
 
     Expected segments of a recording are 0..N where N is its final segment if its client
     ended it, else the highest number the client reported or created. A recording followed
     by a later one of the same kind was cut off (page closed): it counts as ended at what it
-    reported, and the time between the two is a gap.
+    reported, and the time between the two is a gap. A segment not arrived is late once it is
+    due (see ``MissingSegment``), missing once the exam's upload window has closed; its due
+    time is on the client's clock, so a segment of a recording whose start is unknown is never
+    late, only missing at the end.
     """
+    now = now or timezone.now()
+    exam = registration.exam
+    late_after = timedelta(seconds=exam_rules(exam).evidence_late_after_seconds)
     recordings = list(Recording.objects.filter(registration=registration).order_by("kind", "started_at", "pk"))
     uploads: dict[int, dict[int, Upload]] = {}
     for upload in Upload.objects.filter(registration=registration, status__in=Upload.LIVE).only(
@@ -138,8 +177,9 @@ def evidence_status_for_registration(*, registration: Registration) -> EvidenceS
                 expected_at = None
                 if recording.started_at:
                     expected_at = recording.started_at + timedelta(seconds=recording.segment_seconds * (seq + 1))
-                status.missing.append(MissingSegment(recording.pk, seq, "uploading" if upload else "missing",
-                                                     expected_at))
+                state = _segment_state(expected_at=expected_at, uploading=upload is not None, late_after=late_after,
+                                       window_closes_at=exam.incident_window_closes_at, now=now)
+                status.outstanding.append(MissingSegment(recording.pk, seq, state, expected_at))
             if superseded and recording.started_at and runs[index + 1].started_at:
                 ended = recording.started_at + timedelta(seconds=recording.segment_seconds * (last + 1))
                 if runs[index + 1].started_at > ended:
@@ -152,6 +192,46 @@ def evidence_status_for_registration(*, registration: Registration) -> EvidenceS
     for status in kinds.values():
         status.gaps.sort(key=lambda gap: gap.started_at)
     return EvidenceStatus(registration_id=registration.pk, kinds=kinds, interruptions=interruptions)
+
+
+def evidence_late_counts(*, registration_ids: list[int], now: datetime | None = None) -> dict[int, int]:
+    """How many segments of each of these candidates are late, as ``evidence_status_for_registration``
+    counts them, in two queries for a whole wall (the tiles show it). Only candidates with late
+    segments are in the result."""
+    now = now or timezone.now()
+    recordings = list(
+        Recording.objects.filter(registration_id__in=registration_ids)
+        .select_related("registration__exam")
+        .annotate(created_max=Max("uploads__seq", filter=Q(uploads__status__in=Upload.LIVE)))
+    )
+    due: dict[int, tuple[int, int]] = {}  # recording -> (registration, last segment due)
+    for recording in recordings:
+        exam = recording.registration.exam
+        if recording.started_at is None or now >= exam.incident_window_closes_at:
+            continue
+        last = recording.final_seq if recording.final_seq is not None else max(
+            recording.last_seq, -1 if recording.created_max is None else recording.created_max)
+        late_after = exam_rules(exam).evidence_late_after_seconds
+        # Segment s is late once started_at + (s + 1) * segment_seconds + late_after < now.
+        elapsed = (now - recording.started_at).total_seconds() - late_after
+        last_due = min(last, math.ceil(elapsed / recording.segment_seconds) - 2)
+        if last_due >= 0:
+            due[recording.pk] = (recording.registration_id, last_due)
+    if not due:
+        return {}
+    arrived_filter = Q()
+    for recording_id, (_registration_id, last_due) in due.items():
+        arrived_filter |= Q(recording_id=recording_id, seq__lte=last_due)
+    arrived = dict(
+        Upload.objects.filter(arrived_filter, status=Upload.Status.COMPLETE)
+        .values("recording_id").annotate(n=Count("pk")).values_list("recording_id", "n")
+    )
+    counts: dict[int, int] = {}
+    for recording_id, (registration_id, last_due) in due.items():
+        late = last_due + 1 - arrived.get(recording_id, 0)
+        if late:
+            counts[registration_id] = counts.get(registration_id, 0) + late
+    return counts
 
 
 def evidence_status_for_staff(*, user, registration: Registration) -> EvidenceStatus | None:

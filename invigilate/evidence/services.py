@@ -623,6 +623,43 @@ def phone_silence_sweep(*, now=None) -> int:
     return opened
 
 
+LATE_COUNT_CACHE_KEY = "evidence-late:{registration_id}"
+
+
+def evidence_late_sweep(*, now=None) -> int:
+    """Refresh the wall's tile of every candidate whose number of late segments changed.
+
+    A segment becomes late by the clock alone (see ``selectors.MissingSegment``), with no
+    request to push a change, so this sweep compares each candidate's count (of exams between
+    their start and the close of their upload window) with the one it last pushed, kept in
+    the cache. Only a push: the counts are derived from the database, nothing is stored.
+    Returns the number of tiles refreshed."""
+    from django.core.cache import cache
+
+    from .selectors import evidence_late_counts
+
+    now = now or timezone.now()
+    registrations = {
+        registration.pk: registration
+        for registration in Registration.objects.filter(
+            # Bounded so the sweep never scans history; no exam plus its upload window lasts 2 days.
+            exam__starts_at__lte=now, exam__starts_at__gte=now - timedelta(days=2), recordings__isnull=False,
+        ).select_related("exam").distinct()
+        if now < registration.exam.incident_window_closes_at
+    }
+    if not registrations:
+        return 0
+    counts = evidence_late_counts(registration_ids=list(registrations), now=now)
+    keys = {LATE_COUNT_CACHE_KEY.format(registration_id=pk): pk for pk in registrations}
+    pushed = cache.get_many(list(keys))
+    changed = {key: counts.get(pk, 0) for key, pk in keys.items() if pushed.get(key, 0) != counts.get(pk, 0)}
+    for key in changed:
+        registration = registrations[keys[key]]
+        tile_refresh_on_commit(room_id=registration.room_id, registration_id=registration.pk)
+    cache.set_many(changed, timeout=3 * 24 * 3600)
+    return len(changed)
+
+
 def phone_silence_end(*, registration: Registration, now=None) -> bool:
     """The phone was heard again: close its open silence, with how long it lasted."""
     from invigilate.proctoring.services import signal_record

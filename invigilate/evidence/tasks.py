@@ -14,3 +14,11 @@ def phone_silence_sweep() -> int:
     from .services import phone_silence_sweep as sweep
 
     return sweep()
+
+
+@shared_task(name="evidence.late_sweep")
+def evidence_late_sweep() -> int:
+    """Refresh the tiles of candidates whose late recording parts changed (by the clock)."""
+    from .services import evidence_late_sweep as sweep
+
+    return sweep()

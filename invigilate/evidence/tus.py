@@ -5,11 +5,16 @@ because Django's request handling reads a whole body before a view runs: that wo
 every byte of a PATCH whose connection drops, and could not answer while bytes still arrive.
 Here a PATCH body is read message by message from the ASGI ``receive`` channel into a
 bounded spool (memory stays flat whatever the file size), and what arrived before a dropped
-connection is kept (unless the client asked for a checksum, which a partial body cannot meet).
-Under daphne this applies per request only once the body is complete: twisted buffers a
-request body (in a temporary file past 100 kB, so memory stays flat) before the application
-sees it, so a PATCH cut mid-body is lost whole; clients therefore send chunks of about 1 MiB.
-A streaming ASGI server (uvicorn, hypercorn) delivers the bytes as they come and keeps them.
+connection is kept (unless the client asked for a checksum, which a partial body cannot meet):
+committed every ``EVIDENCE_COMMIT_EVERY_BYTES`` while it comes, the rest on ``http.disconnect``.
+
+That needs a server that streams. In production ``/evidence/tus/`` is served by ``manage.py
+serve_uploads`` (uvicorn with h11, this same application; nginx streams to it unbuffered): it
+passes body pieces on as they arrive and reports the disconnect, losing only what it had read
+and not yet passed on (its 64 KiB flow-control window). daphne, which serves everything in the
+embedded ``make run``, buffers a request body (in a temporary file past 100 kB) and calls the
+application only once it is complete, so there a PATCH cut mid-body is lost whole and the
+client resends that chunk (ours are at most 1 MiB).
 
 Authentication is the Django session cookie: a candidate's PC session or a paired phone.
 Cross-site requests cannot send ``Tus-Resumable`` without a CORS preflight, which this server

@@ -232,7 +232,8 @@ def _status_json(status: selectors.EvidenceStatus, kinds) -> dict:
         "complete": status.complete_for(kinds) if kinds else status.complete,
         "kinds": {
             kind.kind: {"label": kind.label, "expected": kind.expected, "received": kind.received,
-                        "missing": len(kind.missing), "open_recordings": kind.open_recordings,
+                        "outstanding": len(kind.outstanding), "late": len(kind.late), "missing": len(kind.missing),
+                        "open_recordings": kind.open_recordings,
                         "complete": kind.complete, "bytes_received": kind.bytes_received}
             for kind in status.kinds.values()
         },
@@ -254,12 +255,14 @@ def status(request):
 @login_required
 @require_GET
 def continuity(request, registration_id: int):
-    """A candidate's recordings for staff: expected, received, missing, gaps (a fragment)."""
+    """A candidate's recordings for staff: expected, received, late, missing, gaps (a fragment)."""
     registration = get_object_or_404(Registration.objects.select_related("exam", "candidate"), pk=registration_id)
     evidence = selectors.evidence_status_for_staff(user=request.user, registration=registration)
     if evidence is None:
         raise Http404
-    return render(request, "evidence/continuity.html", {"registration": registration, "evidence": evidence})
+    # In the invigilator's drawer the fragment polls: a segment becomes late by the clock alone.
+    return render(request, "evidence/continuity.html",
+                  {"registration": registration, "evidence": evidence, "poll": bool(request.htmx)})
 
 
 @candidate_required

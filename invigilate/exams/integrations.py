@@ -84,10 +84,10 @@ def evidence_outstanding(*, registration) -> list[str]:
         kind_status = status.kinds.get(kind)
         if kind_status is None or kind_status.complete:
             continue
-        if kind_status.missing:
+        if kind_status.outstanding:
             outstanding.append(
                 _("%(label)s: %(missing)s of %(expected)s parts still to upload")
-                % {"label": kind_status.label, "missing": len(kind_status.missing), "expected": kind_status.expected}
+                % {"label": kind_status.label, "missing": len(kind_status.outstanding), "expected": kind_status.expected}
             )
         else:
             outstanding.append(_("%(label)s: still recording") % {"label": kind_status.label})

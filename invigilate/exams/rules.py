@@ -33,6 +33,8 @@ class ExamRules:
     # Evidence recordings: each segment is a self-contained file of this many seconds.
     evidence_segment_seconds: int = 5
     evidence_video_kbps: int = 800
+    # A segment not arrived this long after it ended (client's clock) shows as late.
+    evidence_late_after_seconds: int = 30
     # How often the phone page asks the server whether the exam is over.
     evidence_status_poll_seconds: int = 10
     # Nothing from the phone (no segment, no report) for this long while the exam runs: alert.

@@ -67,16 +67,18 @@ def tile_list_for_room(*, room: ExamRoom) -> QuerySet[Registration]:
 
 def tiles_annotate(registrations: list[Registration]) -> list[Registration]:
     """Attach what other apps show on a tile, a fixed number of queries for a whole wall:
-    ``help_summary`` (help desk) and ``phone_silent_since`` (evidence)."""
-    from invigilate.evidence.selectors import phone_silences_open
+    ``help_summary`` (help desk), ``phone_silent_since`` and ``evidence_late`` (evidence)."""
+    from invigilate.evidence.selectors import evidence_late_counts, phone_silences_open
     from invigilate.helpdesk.selectors import help_request_summaries_for_tiles
 
     ids = [registration.pk for registration in registrations]
     summaries = help_request_summaries_for_tiles(registration_ids=ids) if ids else {}
     silences = phone_silences_open(registration_ids=ids) if ids else {}
+    late = evidence_late_counts(registration_ids=ids) if ids else {}
     for registration in registrations:
         registration.help_summary = summaries.get(registration.pk)
         registration.phone_silent_since = silences.get(registration.pk)
+        registration.evidence_late = late.get(registration.pk, 0)
     return registrations
 
 

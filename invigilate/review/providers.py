@@ -282,8 +282,18 @@ def client_recordings(*, registration):
                 at=first.expected_at or registration.exam.ends_at, kind="gap", source="evidence",
                 title=_("%(kind)s: %(count)s segments never arrived") % {"kind": kind_status.label,
                                                                          "count": len(kind_status.missing)},
-                detail=", ".join(f"#{segment.seq} ({segment.state})" for segment in kind_status.missing[:20]),
+                detail=", ".join(f"#{segment.seq}" for segment in kind_status.missing[:20]),
                 severity=HIGH, ref=f"evidence_missing:{kind}",
+            )
+        if kind_status.late:
+            # Reviewed while the upload window is still open: these may yet arrive.
+            first = kind_status.late[0]
+            yield TimelineEntry(
+                at=first.expected_at or registration.exam.ends_at, kind="gap", source="evidence",
+                title=_("%(kind)s: %(count)s segments late (not arrived yet)") % {
+                    "kind": kind_status.label, "count": len(kind_status.late)},
+                detail=", ".join(f"#{segment.seq}" for segment in kind_status.late[:20]),
+                severity=MEDIUM, ref=f"evidence_late:{kind}",
             )
 
 

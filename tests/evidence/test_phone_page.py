@@ -76,7 +76,7 @@ def test_the_phone_pairs_sweeps_records_survives_offline_and_uploads_everything(
 
     status = evidence_status_for_registration(registration=live_world.candidate)
     assert status.complete_for(["sweep", "phone"]), status
-    assert status.kinds["phone"].expected >= 5 and not status.missing
+    assert status.kinds["phone"].expected >= 5 and not status.outstanding
     for upload in Upload.objects.filter(registration=live_world.candidate, status="complete"):
         data = (settings.MEDIA_ROOT / upload.file_name).read_bytes()
         assert hashlib.sha256(data).hexdigest() == upload.sha256 == upload.declared_sha256

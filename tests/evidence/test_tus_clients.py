@@ -1,5 +1,6 @@
-"""Two independent tus clients (tuspy, and tus-js-client under Node) upload to the live server,
-are killed half-way, and a new process resumes; the server's SHA-256 matches."""
+"""Two independent tus clients (tuspy, and tus-js-client under Node) upload to the live server
+(daphne, and the uploads server on uvicorn), are killed half-way, and a new process resumes;
+the server's SHA-256 matches."""
 
 import hashlib
 
@@ -12,13 +13,13 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.mark.parametrize("client", ["tuspy", "tus-js-client"])
-def test_a_killed_client_resumes_from_a_new_process(client, live_world, daphne_server, tmp_path):
+def test_a_killed_client_resumes_from_a_new_process(client, live_world, tus_server, tmp_path):
     cookie = pc_cookie(live_world.candidate, live_world.candidate_id_number)
     data = webm_bytes(3 * 1024 * 1024 + 17, seed=len(client))
     path = tmp_path / "recording.webm"
     path.write_bytes(data)
     store = tmp_path / "url-store"
-    args = (f"{daphne_server.url}/evidence/tus/", cookie, path, store, 256 * 1024)
+    args = (f"{tus_server.url}/evidence/tus/", cookie, path, store, 256 * 1024)
 
     first = run_until(client_command(client, *args, 1024 * 1024), "PAUSED")
     assert first[-1] == "PAUSED", first
@@ -31,11 +32,11 @@ def test_a_killed_client_resumes_from_a_new_process(client, live_world, daphne_s
     upload = server_upload_for(data)
     assert upload.status == "complete"
     assert upload.sha256 == hashlib.sha256(data).hexdigest()
-    with open(daphne_server_media(upload), "rb") as handle:
+    with open(stored_path(upload), "rb") as handle:
         assert handle.read() == data
 
 
-def daphne_server_media(upload):
+def stored_path(upload):
     from django.conf import settings
 
     return settings.MEDIA_ROOT / upload.file_name

@@ -333,9 +333,20 @@ class Candidate:
     tracks: dict[str, ReplayTrack] = field(default_factory=dict)
     watched: bool = False
     quality_channel: str | None = None
+    reconnects: int = 0
+    stopping: bool = False
+    level: str = "low"
 
     async def connect(self, bench: "Bench") -> None:
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.pc = pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+
+        @pc.on("connectionstatechange")
+        def on_state():
+            # As the page does (static/js/media-sender.js): a connection that failed (ICE
+            # consent expired while a process was starved) offers again after 2 s.
+            if pc.connectionState == "failed" and pc is self.pc and not self.stopping:
+                bench.spawn(self.reconnect(bench))
+
         low = QUALITY["low"]
         self.tracks = {
             "camera": ReplayTrack(kind="video", fps=low["camera"], clip=self.media.camera, phase=self.phase),
@@ -363,8 +374,24 @@ class Candidate:
             if time.monotonic() > deadline or self.pc.connectionState == "failed":
                 raise TimeoutError(f"candidate {self.registration_id}: {self.pc.connectionState}")
             await asyncio.sleep(0.05)
+        self.quality(self.level)
+
+    async def reconnect(self, bench: "Bench") -> None:
+        self.reconnects += 1
+        await self.pc.close()
+        while not self.stopping:
+            await asyncio.sleep(2)
+            try:
+                await self.connect(bench)
+                break
+            except Exception as error:  # noqa: BLE001 - as the page: try again
+                print(f"candidate {self.registration_id}: reconnecting failed ({error}); again", flush=True)
+                await self.pc.close()
+        if not self.stopping:
+            await bench.viewer_reopen(self)
 
     def quality(self, level: str) -> None:
+        self.level = level
         for name, fps in QUALITY[level].items():
             self.tracks[name].fps = fps
 
@@ -422,6 +449,15 @@ class Bench:
         self.joined_at: dict[int, float] = {}
         self.lag = LoopLagProbe()
         self.tasks: list[asyncio.Task] = []
+        self._background: set[asyncio.Task] = set()
+
+    def spawn(self, coroutine) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def reconnects(self) -> int:
+        return sum(candidate.reconnects for candidate in self.candidates)
 
     # --- targets ---
     async def start(self, target: str) -> None:
@@ -461,6 +497,8 @@ class Bench:
         raise RuntimeError("media worker did not start: " + (Path(settings.MEDIA_ROOT) / "worker.log").read_text()[-2000:])
 
     async def stop(self) -> None:
+        for candidate in self.candidates:
+            candidate.stopping = True
         for viewer in self.viewers:
             await viewer.pc.close()
         for candidate in self.candidates:
@@ -483,12 +521,15 @@ class Bench:
 
         def assign():
             registration = Registration.objects.get(pk=candidate.registration_id)
-            peer, _ = media_peer_assign(registration=registration, source="pc")
+            peer, replaced = media_peer_assign(registration=registration, source="pc")
             if peer.worker.name != self.worker_name:
                 raise RuntimeError(f"the bench's candidate went to another worker ({peer.worker.name})")
-            return peer.pk
+            return peer.pk, [old.pk for old in replaced]
 
-        return await sync_to_async(assign)()
+        peer_id, replaced = await sync_to_async(assign)()
+        for old in replaced:  # as the candidate's socket does
+            await self.layer.send(self.target_channel, {"type": "media.peer_close", "peer_id": old, "reason": "replaced"})
+        return peer_id
 
     async def _thumbnails(self) -> None:
         while True:
@@ -534,9 +575,17 @@ class Bench:
     async def shrink(self, count: int) -> None:
         while len(self.candidates) > count:
             candidate = self.candidates.pop()
+            candidate.stopping = True
             await candidate.pc.close()
             self.thumbnails.pop(candidate.registration_id, None)
             self.joined_at.pop(candidate.registration_id, None)
+
+    async def viewer_reopen(self, candidate: Candidate) -> None:
+        """A watched candidate reconnected: its focus view (closed by the worker) opens again."""
+        for viewer in [v for v in self.viewers if v.candidate is candidate]:
+            self.viewers.remove(viewer)
+            await viewer.pc.close()
+            await self._view(candidate)
 
     async def _view(self, candidate: Candidate) -> None:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
@@ -567,8 +616,9 @@ class Bench:
         return {
             "sent": {c.peer_id: c.sent() for c in self.candidates},
             "late": sum(t.late for c in self.candidates for t in c.tracks.values()),
-            "viewers": [{name: gate.frames for name, gate in v.gates.items()} for v in self.viewers],
-            "viewer_sent": [v.candidate.sent() for v in self.viewers],
+            "viewers": {id(v): {name: gate.frames for name, gate in v.gates.items()} for v in self.viewers},
+            "viewer_sent": {id(v): v.candidate.sent() for v in self.viewers},
+            "reconnects": self.reconnects(),
             "cpu": cpu_seconds(self.ps),
             "cpu_main": cpu_seconds(self.ps, children=False),
             "generator_cpu": cpu_seconds(psutil.Process(), children=False),  # not the target
@@ -602,9 +652,10 @@ class Bench:
                 if received < BEHIND * sent_frames - 1:
                     behind.append(f"{peer_id}/{name}:{received}/{sent_frames}")
                 worst = min(worst, share)
-        for viewer_before, viewer_after, sent_before, sent_after in zip(
-            before["viewers"], after["viewers"], before["viewer_sent"], after["viewer_sent"], strict=True
-        ):
+        for key, viewer_after in after["viewers"].items():
+            if key not in before["viewers"]:
+                continue  # reopened during the window (its candidate reconnected)
+            viewer_before, sent_before, sent_after = before["viewers"][key], before["viewer_sent"][key], after["viewer_sent"][key]
             for name, frames in viewer_after.items():
                 sent_frames = sent_after[name] - sent_before[name]
                 received = frames - viewer_before.get(name, 0)
@@ -627,6 +678,7 @@ class Bench:
             "rss_mb": rss_mb(self.ps, children=False), "rss_all_mb": rss_mb(self.ps, children=True),
             "mem_per_candidate_mb": (rss_mb(self.ps, children=False) - self.rss_idle) / max(1, len(self.candidates)),
             "load": os.getloadavg()[0],
+            "reconnects": after["reconnects"] - before["reconnects"],
         }
 
 
@@ -637,6 +689,8 @@ def step_line(target: str, result: dict) -> str:
         flags += f" BEHIND({len(result['behind'])}: {', '.join(result['behind'][:4])})"
     if result["generator_late_ms"] > 50:
         flags += " generator_behind"
+    if result["reconnects"]:
+        flags += f" reconnected={result['reconnects']}"
     return (f"{target:4} n={result['n']:3d} cpu={result['cpu'] * 100:5.1f}% (pool {result['cpu_pool'] * 100:4.1f}%) lag_p95={result['lag_p95_ms']:6.1f}ms "
             f"lag_max={result['lag_max_ms']:6.1f}ms worst={result['worst_share']:.3f}{thumb} "
             f"rss={result['rss_mb']:.0f}MB(+children {result['rss_all_mb']:.0f}) "

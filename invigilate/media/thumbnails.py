@@ -21,13 +21,20 @@ def thumbnail_url(*, registration_id: int, track: str, taken_ms: int) -> str:
     return reverse("media:thumbnail", kwargs={"registration_id": registration_id, "track": track, "taken_ms": taken_ms})
 
 
-def jpeg_from_frame(frame, *, size: tuple[int, int] = THUMBNAIL_SIZE, quality: int = 70) -> bytes:
-    """A decoded ``av.VideoFrame`` as a JPEG that fits in ``size`` (call it in a thread)."""
+def thumbnail_make(frame, *, size: tuple[int, int] = THUMBNAIL_SIZE, quality: int = 70,
+                   summary: bool = False) -> tuple[bytes, dict | None]:
+    """The thumbnail JPEG of a decoded ``av.VideoFrame`` and, with ``summary``, the picture's
+    ``detectors.picture_summary`` made from the same scaled image (call it in a thread)."""
     scale = min(1.0, size[0] / frame.width, size[1] / frame.height)
     width, height = max(2, round(frame.width * scale) // 2 * 2), max(2, round(frame.height * scale) // 2 * 2)
     buffer = io.BytesIO()
-    frame.reformat(width=width, height=height, format="rgb24").to_image().save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue()
+    image = frame.reformat(width=width, height=height, format="rgb24").to_image()
+    image.save(buffer, format="JPEG", quality=quality)
+    if not summary:
+        return buffer.getvalue(), None
+    from .detectors import picture_summary
+
+    return buffer.getvalue(), picture_summary(image.convert("L"))
 
 
 def thumbnail_store(*, registration_id: int, track: str, jpeg: bytes, taken_at: float | None = None) -> tuple[str, int]:

@@ -14,6 +14,7 @@ Messages it understands (``type``):
 """
 
 import asyncio
+import functools
 import logging
 import os
 import socket
@@ -25,7 +26,6 @@ from pathlib import Path
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
-from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
@@ -33,10 +33,11 @@ from invigilate.realtime.events import event_build
 from invigilate.realtime.groups import device_group, room_group
 
 from . import services
+from .db import db
 from .ice import ice_servers_for_worker
 from .passthrough import EncodedTrackHub, ForwardingTrack, receiver_tap, sender_forward_keyframe_requests
 from .recording import SegmentRecorder
-from .thumbnails import jpeg_from_frame, thumbnail_store, thumbnail_url
+from .thumbnails import thumbnail_make, thumbnail_store, thumbnail_url
 
 logger = logging.getLogger(__name__)
 
@@ -59,10 +60,6 @@ def sdp_ask_audio_ptime(sdp: str, ptime_ms: int) -> str:
         if not (audio and line.startswith("a=ptime:")):
             lines.append(line)
     return "\r\n".join(lines)
-
-
-def db(function):
-    return sync_to_async(function, thread_sensitive=False)
 
 
 class CandidatePeer:
@@ -133,10 +130,12 @@ class CandidatePeer:
             if track.kind == "audio":
                 continue  # nothing asks for decoded audio (the detectors take Opus packets)
             taken_at = time.time()
+            detectors = self.runtime.detectors if name == "camera" else None
             try:
-                jpeg = await loop.run_in_executor(None, jpeg_from_frame, frame)
-                if self.runtime.detectors is not None and name in ("camera", "phone"):
-                    self.runtime.detectors.video_frame(self, name, jpeg, taken_at)
+                jpeg, picture = await loop.run_in_executor(
+                    None, functools.partial(thumbnail_make, frame, summary=detectors is not None))
+                if detectors is not None:
+                    detectors.video_frame(self, name, jpeg, taken_at, picture)
                 await self._publish_thumbnail(name, jpeg, taken_at)
             except Exception:
                 logger.exception("thumbnail of %s/%s failed", self.registration_id, name)

@@ -707,7 +707,8 @@ async def knee(bench: Bench, target: str) -> tuple[int | None, dict | None, list
     """Step N up until a stream falls behind. Returns (knee, last healthy step, all steps)."""
     args = bench.args
     healthy, steps = None, []
-    for count in range(args.start, args.max + 1, args.step):
+    top = args.bare_max if target == "bare" and args.bare_max else args.max
+    for count in range(args.start, top + 1, args.step):
         await bench.grow(count)
         if not steps:  # the detector pool starting, first imports: not a cost per candidate
             await asyncio.sleep(args.warmup)
@@ -785,7 +786,7 @@ async def run(args) -> None:
     ice_loopback_restrict()
     os.sched_setaffinity(0, {GENERATOR_CORE})
     media = media_build(args.ptime)
-    world = await sync_to_async(world_build)(args.max)
+    world = await sync_to_async(world_build)(max(args.max, args.bare_max))
     bench = Bench(args, media, world)
     asyncio.ensure_future(bench.lag.run())
     print(f"worker core {WORKER_CORE}, generator core {GENERATOR_CORE}; load average {os.getloadavg()}; "
@@ -805,7 +806,8 @@ async def run(args) -> None:
             await bench.stop()
     figures = {}
     for target, (found, healthy, _steps) in results.items():
-        figures[f"knee_{target}"] = found if found is not None else f">{args.max}"
+        top = args.bare_max if target == "bare" and args.bare_max else args.max
+        figures[f"knee_{target}"] = found if found is not None else f">{top}"
         figures[f"capacity_{target}"] = healthy["n"] if healthy else 0
     if "full" in results and "bare" in results:
         full, bare = figures["capacity_full"], figures["capacity_bare"]
@@ -853,6 +855,7 @@ def main() -> None:
     parser.add_argument("--start", type=int, default=20)
     parser.add_argument("--step", type=int, default=10)
     parser.add_argument("--max", type=int, default=150)
+    parser.add_argument("--bare-max", type=int, default=0, help="bare aiortc's last step (default: --max)")
     parser.add_argument("--hold", type=float, default=12, help="seconds measured at each step")
     parser.add_argument("--soak-minutes", type=float, default=2, help="memory run at capacity (30 for the issue's)")
     parser.add_argument("--soak-candidates", type=int, default=0, help="candidates in the soak (default: capacity)")

@@ -5,7 +5,9 @@ neither: recording copies packets into WebM, focus viewers get the candidate's o
 frames, and thumbnails need only a keyframe now and then. This module:
 
 - taps a receiver's encoded frames (``receiver_tap``): each reassembled frame goes to an
-  ``EncodedTrackHub``; only frames the hub asks for reach aiortc's decoder thread;
+  ``EncodedTrackHub``, and none to aiortc's decoder thread (a thumbnail takes the next
+  keyframe as it is, ``take_next_keyframe``, and decodes it in one worker thread with the
+  JPEG: waking a decoder thread per track cost the event loop more than the decoding);
 - forwards encoded frames to another peer connection (``ForwardingTrack``): its ``recv``
   returns ``av.Packet``, which aiortc's sender packetises without encoding;
 - carries keyframe requests both ways: a viewer's PLI becomes a PLI to the candidate.
@@ -72,16 +74,15 @@ class EncodedTrackHub:
         self.last_keyframe_at: float | None = None
         self.codec_name: str | None = None
         self.dimensions: tuple[int, int] | None = None
-        self._decode_next_keyframe = False
-        self._decode_until = 0.0
+        self._on_next_keyframe: Callable[[EncodedFrame], None] | None = None
         self._keyframe_requester: Callable[[], None] | None = None
         self._last_keyframe_request = 0.0
         self._timestamp_origin: int | None = None
         self._last_timestamp = 0
 
     # --- the receiving side ----------------------------------------------------------
-    def publish(self, codec, frame) -> bool:
-        """Called (on the event loop) for each reassembled frame. True: decode this one."""
+    def publish(self, codec, frame) -> None:
+        """Called (on the event loop) for each reassembled frame."""
         now = time.monotonic()
         data = bytes(frame.data)
         self.codec_name = codec.name
@@ -95,29 +96,21 @@ class EncodedTrackHub:
         self.frames += 1
         self.last_frame_at = now
         encoded = EncodedFrame(data, frame.timestamp, codec.clockRate, self.kind, keyframe, now)
-        for subscriber in list(self.subscribers):
+        subscribers = list(self.subscribers)
+        if keyframe and self.kind == "video" and self._on_next_keyframe is not None:
+            subscribers.append(self._on_next_keyframe)
+            self._on_next_keyframe = None
+        for subscriber in subscribers:
             try:
                 subscriber(encoded)
             except Exception:  # one broken consumer must not starve the others
                 logger.exception("subscriber of %s failed", self.name)
-        return self._wants_decode(encoded)
 
-    def _wants_decode(self, frame: EncodedFrame) -> bool:
-        if self.kind == "audio":
-            return frame.received_at < self._decode_until
-        if self._decode_next_keyframe and frame.keyframe:
-            self._decode_next_keyframe = False
-            return True
-        return False
-
-    def decode_next_keyframe(self) -> None:
-        """Let the next keyframe through to aiortc's decoder (and ask the sender for one)."""
-        self._decode_next_keyframe = True
+    def take_next_keyframe(self, callback: Callable[[EncodedFrame], None]) -> None:
+        """Hand the next keyframe (only that one) to ``callback``, and ask the sender for one.
+        Replaces a callback still waiting: one keyframe serves whoever asked last."""
+        self._on_next_keyframe = callback
         self.request_keyframe()
-
-    def decode_for(self, seconds: float) -> None:
-        """Audio: decode everything received in the next ``seconds``."""
-        self._decode_until = time.monotonic() + seconds
 
     # --- keyframes -------------------------------------------------------------------
     def set_keyframe_requester(self, requester: Callable[[], None]) -> None:
@@ -154,8 +147,7 @@ class _DecoderGate(queue.Queue):
         if item is None:  # the receiver stopping its decoder thread
             return super().put(item, block, timeout)
         codec, frame = item
-        if self.hub.publish(codec, frame):
-            super().put(item, block, timeout)
+        self.hub.publish(codec, frame)
 
 
 _DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"

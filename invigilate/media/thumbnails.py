@@ -37,6 +37,21 @@ def thumbnail_make(frame, *, size: tuple[int, int] = THUMBNAIL_SIZE, quality: in
     return buffer.getvalue(), picture_summary(image.convert("L"))
 
 
+def thumbnail_from_keyframe(data: bytes, *, registration_id: int, track: str, taken_at: float,
+                            summary: bool = False) -> tuple[bytes, dict | None, int]:
+    """Decode one VP8 keyframe (it needs no frame before it), make its thumbnail and store it.
+    Returns (JPEG, picture summary or None, taken_ms). Call it in a thread."""
+    import av
+
+    decoder = av.CodecContext.create("vp8", "r")
+    frames = decoder.decode(av.Packet(data))
+    if not frames:
+        raise ValueError("the keyframe decoded to no picture")
+    jpeg, picture = thumbnail_make(frames[0], summary=summary)
+    _, taken_ms = thumbnail_store(registration_id=registration_id, track=track, jpeg=jpeg, taken_at=taken_at)
+    return jpeg, picture, taken_ms
+
+
 def thumbnail_store(*, registration_id: int, track: str, jpeg: bytes, taken_at: float | None = None) -> tuple[str, int]:
     """Save one thumbnail; returns (storage path, taken_ms)."""
     taken_ms = int((taken_at or time.time()) * 1000)

@@ -1,7 +1,8 @@
 """Media-worker capacity: N synthetic candidates against one worker core, and bare aiortc.
 
     REDIS_URL=redis://... DATABASE_URL=postgres://... python -m bench.media \\
-        [--start 20] [--step 10] [--max 150] [--hold 12] [--soak-minutes 2] [--targets full,bare]
+        [--start 20] [--step 10] [--max 150] [--bare-max 0] [--hold 12] [--soak-minutes 2]
+        [--soak-candidates 0] [--targets full,bare,bare_sparse]
 
 A load generator (this process, pinned to the last core) starts synthetic candidates as
 aiortc peers. Each sends what a real candidate's page sends while nobody watches it
@@ -19,6 +20,12 @@ Targets, each its own process pinned to core 0:
   writes to PostgreSQL, as in production.
 - ``bare``: aiortc peers that receive the same streams and discard the encoded frames
   (no decoding, no processing): the baseline.
+- ``bare_sparse``: the same with the worker's replacement for aiortc's incoming-bitrate
+  counter (``passthrough.SparseRateCounter``), so the ratio can be read both ways.
+
+``--bare-max`` takes the bare targets further than ``--max`` (they have no knee within it).
+Candidates whose connection fails (ICE consent expires when a process is starved) offer
+again after 2 s, as the page does; a step where that happened says ``reconnected=N``.
 
 For each target N steps up from ``--start`` by ``--step``; after ``--hold`` seconds at each
 step it compares, per stream, frames received with frames sent (and, for ``full``, the
@@ -464,8 +471,9 @@ class Bench:
         self.target = target
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "DATABASE_POOL": "0"}
         pin = lambda: os.sched_setaffinity(0, {WORKER_CORE})  # noqa: E731
-        if target == "bare":
-            self.process = subprocess.Popen([sys.executable, "-m", "bench.media", "--serve-bare"], cwd=ROOT, env=env,
+        if target.startswith("bare"):
+            serve = ["--serve-bare", *(["--sparse-rate"] if target == "bare_sparse" else [])]
+            self.process = subprocess.Popen([sys.executable, "-m", "bench.media", *serve], cwd=ROOT, env=env,
                                             stdout=subprocess.PIPE, text=True, preexec_fn=pin)
             self.target_channel = await asyncio.to_thread(self.process.stdout.readline)
             self.target_channel = self.target_channel.strip()
@@ -514,7 +522,7 @@ class Bench:
         self.candidates, self.viewers, self.thumbnails, self.joined_at = [], [], {}, {}
 
     async def peer_assign(self, candidate: Candidate) -> int:
-        if self.target == "bare":
+        if self.target.startswith("bare"):
             return candidate.registration_id
         from invigilate.exams.models import Registration
         from invigilate.media.services import media_peer_assign
@@ -568,7 +576,7 @@ class Bench:
             for candidate in self.candidates[:WATCHED]:
                 self.tasks.append(asyncio.ensure_future(self._watch_quality(candidate)))
                 await self._view(candidate)
-        if self.target == "bare":  # the same streams as with the worker: the watched five send "high"
+        if self.target.startswith("bare"):  # the same streams as with the worker: the watched five send "high"
             for candidate in self.candidates[:WATCHED]:
                 candidate.quality("high")
 
@@ -707,7 +715,7 @@ async def knee(bench: Bench, target: str) -> tuple[int | None, dict | None, list
     """Step N up until a stream falls behind. Returns (knee, last healthy step, all steps)."""
     args = bench.args
     healthy, steps = None, []
-    top = args.bare_max if target == "bare" and args.bare_max else args.max
+    top = args.bare_max if target.startswith("bare") and args.bare_max else args.max
     for count in range(args.start, top + 1, args.step):
         await bench.grow(count)
         if not steps:  # the detector pool starting, first imports: not a cost per candidate
@@ -806,12 +814,13 @@ async def run(args) -> None:
             await bench.stop()
     figures = {}
     for target, (found, healthy, _steps) in results.items():
-        top = args.bare_max if target == "bare" and args.bare_max else args.max
+        top = args.bare_max if target.startswith("bare") and args.bare_max else args.max
         figures[f"knee_{target}"] = found if found is not None else f">{top}"
         figures[f"capacity_{target}"] = healthy["n"] if healthy else 0
-    if "full" in results and "bare" in results:
-        full, bare = figures["capacity_full"], figures["capacity_bare"]
-        figures["ratio"] = f"{full / bare:.2f}" if bare else "n/a"
+    for bare_target, key in (("bare", "ratio"), ("bare_sparse", "ratio_sparse")):
+        if "full" in results and bare_target in results:
+            full, bare = figures["capacity_full"], figures[f"capacity_{bare_target}"]
+            figures[key] = f"{full / bare:.2f}" if bare else "n/a"
     if results.get("full") and results["full"][1]:
         healthy = results["full"][1]
         figures["cpu_full_at_capacity"] = f"{healthy['cpu'] * 100:.0f}%"
@@ -846,6 +855,8 @@ async def run(args) -> None:
             figures["generator_cpu_per_candidate"] = f"{step['generator_cpu'] / step['n'] * 100:.2f}%"
     if projected.get("full") and projected.get("bare"):
         figures["projected_ratio"] = f"{projected['full'] / projected['bare']:.2f}"
+    if projected.get("full") and projected.get("bare_sparse"):
+        figures["projected_ratio_sparse"] = f"{projected['full'] / projected['bare_sparse']:.2f}"
     figures["load_avg"] = f"{os.getloadavg()[0]:.1f}"
     print(" ".join(f"{key}={value}" for key, value in figures.items()), flush=True)
 
@@ -865,9 +876,14 @@ def main() -> None:
                         help="Opus packet time in ms (default: what the worker asks of senders, "
                              "MEDIA_AUDIO_PTIME_MS; browsers honour it, see test_media_e2e)")
     parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--sparse-rate", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bare:
         ice_loopback_restrict()
+        if args.sparse_rate:  # bare aiortc with the worker's replacement for its bitrate counter
+            from invigilate.media.passthrough import aiortc_rate_counter_replace
+
+            aiortc_rate_counter_replace()
         asyncio.run(BareReceiver().serve())
         return
     if not settings.REDIS_URL or settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":

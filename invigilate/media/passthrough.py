@@ -15,12 +15,19 @@ frames, and thumbnails need only a keyframe now and then. This module:
 It relies on two aiortc internals, checked at install time so an upgrade that moves them
 fails loudly: the receiver's decoder queue (``queue.Queue`` of ``(codec, JitterFrame)``,
 read by the decoder thread started in ``receive()``) and the sender's ``_send_keyframe``.
+
+It also replaces aiortc's ``RateCounter`` (the incoming bitrate behind REMB, one per video
+receiver) with ``SparseRateCounter``, which gives the same rates (``test_passthrough``). The
+original keeps 1000 one-millisecond buckets: after a second without packets (a screen at
+1 frame a second, every frame) it walks all 1000 in Python and makes 1000 new objects, ~1 ms
+a frame, a tenth of the worker's loop at 50 candidates (py-spy).
 """
 
 import asyncio
 import logging
 import queue
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -231,3 +238,56 @@ def sender_forward_keyframe_requests(sender: RTCRtpSender, track: ForwardingTrac
     if not callable(getattr(sender, "_send_keyframe", None)):
         raise RuntimeError("this aiortc has no sender keyframe hook where passthrough expects it")
     sender._send_keyframe = track.hub.request_keyframe
+
+
+class SparseRateCounter:
+    """aiortc's ``rate.RateCounter`` (same ``add``, ``rate``, ``reset`` and results), keeping
+    only the samples received within the window instead of a bucket per millisecond."""
+
+    def __init__(self, window_size: int, scale: int = 8000) -> None:
+        self._window_size = window_size
+        self._scale = scale
+        self.reset()
+
+    def reset(self) -> None:
+        self._samples: deque[tuple[int, int]] = deque()
+        self._origin_ms: int | None = None
+        self._count = 0
+        self._value = 0
+
+    def add(self, value: int, now_ms: int) -> None:
+        if self._origin_ms is None:
+            self._origin_ms = now_ms
+        else:
+            self._erase_old(now_ms)
+        self._samples.append((now_ms, value))
+        self._count += 1
+        self._value += value
+
+    def rate(self, now_ms: int) -> int | None:
+        if self._origin_ms is not None:
+            self._erase_old(now_ms)
+            active_window_size = now_ms - self._origin_ms + 1
+            if self._count > 0 and active_window_size > 1:
+                return round(self._scale * self._value / active_window_size)
+        return None
+
+    def _erase_old(self, now_ms: int) -> None:
+        new_origin_ms = now_ms - self._window_size + 1
+        if self._origin_ms >= new_origin_ms:
+            return
+        samples = self._samples
+        while samples and samples[0][0] < new_origin_ms:
+            _, value = samples.popleft()
+            self._count -= 1
+            self._value -= value
+        self._origin_ms = new_origin_ms
+
+
+def aiortc_rate_counter_replace() -> None:
+    """Make new aiortc receivers count their incoming bitrate with ``SparseRateCounter``."""
+    import aiortc.rate
+
+    if not hasattr(aiortc.rate, "RateCounter") or not hasattr(aiortc.rate, "RemoteBitrateEstimator"):
+        raise RuntimeError("this aiortc has no rate.RateCounter where passthrough expects it")
+    aiortc.rate.RateCounter = SparseRateCounter

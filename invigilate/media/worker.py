@@ -38,6 +38,7 @@ from .passthrough import (
     EncodedFrame,
     EncodedTrackHub,
     ForwardingTrack,
+    aiortc_rate_counter_replace,
     receiver_tap,
     sender_forward_keyframe_requests,
 )
@@ -288,6 +289,7 @@ class LoopLagProbe:
 
 class MediaWorkerRuntime:
     def __init__(self, *, name: str | None = None, detectors=None):
+        aiortc_rate_counter_replace()
         self.name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.peers: dict[int, CandidatePeer] = {}
         self.viewers: dict[str, ViewerPeer] = {}

@@ -17,6 +17,7 @@ Flags (thresholds per exam, ``ExamRules``): ``no_face``, ``multiple_faces``,
 import asyncio
 import logging
 import multiprocessing
+import random
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 FLAG_KINDS = ("no_face", "multiple_faces", "face_mismatch", "looking_away", "speech", "camera_blocked", "camera_frozen")
 SPEECH_SAMPLE_SECONDS = 2.0
+IDENTITY_FIRST_WITHIN_SECONDS = 30
 
 
 # --- Analysis (runs in the pool's processes) ------------------------------------------
@@ -325,7 +327,7 @@ class DetectorPipeline:
             self.pool = None
 
     def attach(self, peer, name: str, hub) -> None:
-        entry = self.state.setdefault(peer.peer_id, {"flags": None, "photo": None, "last_identity": 0.0, "audio": [],
+        entry = self.state.setdefault(peer.peer_id, {"flags": None, "photo": None, "next_identity": float("inf"), "audio": [],
                                                      "ready": False})
         if not entry["ready"]:
             entry["ready"] = True
@@ -338,6 +340,11 @@ class DetectorPipeline:
 
     async def _load(self, peer, entry) -> None:
         entry["rules"], entry["photo"] = await db(_rules_and_photo)(peer.registration_id)
+        # The first identity check comes within IDENTITY_FIRST_WITHIN_SECONDS of connecting (a
+        # reconnect is when someone else could sit down), at a random moment: a room joining
+        # at once would otherwise put ~90 ms per candidate on the pool in the same second.
+        entry["next_identity"] = time.time() + random.uniform(
+            0, min(IDENTITY_FIRST_WITHIN_SECONDS, entry["rules"].face_check_seconds))
         entry["flags"] = CandidateFlags(entry["rules"], faces_min_interval=settings.MEDIA_DETECTOR_FRAME_SECONDS,
                                         faces_refresh=settings.MEDIA_DETECTOR_FACE_REFRESH_SECONDS)
 
@@ -368,10 +375,10 @@ class DetectorPipeline:
             self._submit(peer, "frame", frame_analyse, jpeg,
                          on_done=lambda p, r: self._frame_done(p, r, picture["signature"], jpeg, taken_at))
         rules = entry["rules"]
-        # Identity: dlib embeddings, ~90 ms a check; every face_check_seconds (an exam's knob,
-        # 3 minutes by default) and at the first picture (the candidate's login to the room).
-        if entry["photo"] and taken_at - entry["last_identity"] >= rules.face_check_seconds:
-            entry["last_identity"] = taken_at
+        # Identity: dlib embeddings, ~90 ms a check; soon after connecting, then every
+        # face_check_seconds (an exam's knob, 3 minutes by default).
+        if entry["photo"] and taken_at >= entry["next_identity"]:
+            entry["next_identity"] = taken_at + rules.face_check_seconds
             self._submit(peer, "identity", identity_check, entry["photo"], jpeg, rules.face_match_max_distance,
                          on_done=lambda p, r: self._identity_done(p, r, jpeg, taken_at))
 

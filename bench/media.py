@@ -1,7 +1,8 @@
 """Media-worker capacity: N synthetic candidates against one worker core, and bare aiortc.
 
     REDIS_URL=redis://... DATABASE_URL=postgres://... python -m bench.media \\
-        [--start 20] [--step 10] [--max 150] [--hold 12] [--soak-minutes 2] [--targets full,bare]
+        [--start 20] [--step 10] [--max 150] [--bare-max 0] [--hold 12] [--soak-minutes 2]
+        [--soak-candidates 0] [--targets full,bare,bare_sparse]
 
 A load generator (this process, pinned to the last core) starts synthetic candidates as
 aiortc peers. Each sends what a real candidate's page sends while nobody watches it
@@ -19,6 +20,12 @@ Targets, each its own process pinned to core 0:
   writes to PostgreSQL, as in production.
 - ``bare``: aiortc peers that receive the same streams and discard the encoded frames
   (no decoding, no processing): the baseline.
+- ``bare_sparse``: the same with the worker's replacement for aiortc's incoming-bitrate
+  counter (``passthrough.SparseRateCounter``), so the ratio can be read both ways.
+
+``--bare-max`` takes the bare targets further than ``--max`` (they have no knee within it).
+Candidates whose connection fails (ICE consent expires when a process is starved) offer
+again after 2 s, as the page does; a step where that happened says ``reconnected=N``.
 
 For each target N steps up from ``--start`` by ``--step``; after ``--hold`` seconds at each
 step it compares, per stream, frames received with frames sent (and, for ``full``, the
@@ -333,9 +340,20 @@ class Candidate:
     tracks: dict[str, ReplayTrack] = field(default_factory=dict)
     watched: bool = False
     quality_channel: str | None = None
+    reconnects: int = 0
+    stopping: bool = False
+    level: str = "low"
 
     async def connect(self, bench: "Bench") -> None:
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.pc = pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+
+        @pc.on("connectionstatechange")
+        def on_state():
+            # As the page does (static/js/media-sender.js): a connection that failed (ICE
+            # consent expired while a process was starved) offers again after 2 s.
+            if pc.connectionState == "failed" and pc is self.pc and not self.stopping:
+                bench.spawn(self.reconnect(bench))
+
         low = QUALITY["low"]
         self.tracks = {
             "camera": ReplayTrack(kind="video", fps=low["camera"], clip=self.media.camera, phase=self.phase),
@@ -363,8 +381,24 @@ class Candidate:
             if time.monotonic() > deadline or self.pc.connectionState == "failed":
                 raise TimeoutError(f"candidate {self.registration_id}: {self.pc.connectionState}")
             await asyncio.sleep(0.05)
+        self.quality(self.level)
+
+    async def reconnect(self, bench: "Bench") -> None:
+        self.reconnects += 1
+        await self.pc.close()
+        while not self.stopping:
+            await asyncio.sleep(2)
+            try:
+                await self.connect(bench)
+                break
+            except Exception as error:  # noqa: BLE001 - as the page: try again
+                print(f"candidate {self.registration_id}: reconnecting failed ({error}); again", flush=True)
+                await self.pc.close()
+        if not self.stopping:
+            await bench.viewer_reopen(self)
 
     def quality(self, level: str) -> None:
+        self.level = level
         for name, fps in QUALITY[level].items():
             self.tracks[name].fps = fps
 
@@ -422,14 +456,24 @@ class Bench:
         self.joined_at: dict[int, float] = {}
         self.lag = LoopLagProbe()
         self.tasks: list[asyncio.Task] = []
+        self._background: set[asyncio.Task] = set()
+
+    def spawn(self, coroutine) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def reconnects(self) -> int:
+        return sum(candidate.reconnects for candidate in self.candidates)
 
     # --- targets ---
     async def start(self, target: str) -> None:
         self.target = target
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "DATABASE_POOL": "0"}
         pin = lambda: os.sched_setaffinity(0, {WORKER_CORE})  # noqa: E731
-        if target == "bare":
-            self.process = subprocess.Popen([sys.executable, "-m", "bench.media", "--serve-bare"], cwd=ROOT, env=env,
+        if target.startswith("bare"):
+            serve = ["--serve-bare", *(["--sparse-rate"] if target == "bare_sparse" else [])]
+            self.process = subprocess.Popen([sys.executable, "-m", "bench.media", *serve], cwd=ROOT, env=env,
                                             stdout=subprocess.PIPE, text=True, preexec_fn=pin)
             self.target_channel = await asyncio.to_thread(self.process.stdout.readline)
             self.target_channel = self.target_channel.strip()
@@ -461,6 +505,8 @@ class Bench:
         raise RuntimeError("media worker did not start: " + (Path(settings.MEDIA_ROOT) / "worker.log").read_text()[-2000:])
 
     async def stop(self) -> None:
+        for candidate in self.candidates:
+            candidate.stopping = True
         for viewer in self.viewers:
             await viewer.pc.close()
         for candidate in self.candidates:
@@ -476,19 +522,22 @@ class Bench:
         self.candidates, self.viewers, self.thumbnails, self.joined_at = [], [], {}, {}
 
     async def peer_assign(self, candidate: Candidate) -> int:
-        if self.target == "bare":
+        if self.target.startswith("bare"):
             return candidate.registration_id
         from invigilate.exams.models import Registration
         from invigilate.media.services import media_peer_assign
 
         def assign():
             registration = Registration.objects.get(pk=candidate.registration_id)
-            peer, _ = media_peer_assign(registration=registration, source="pc")
+            peer, replaced = media_peer_assign(registration=registration, source="pc")
             if peer.worker.name != self.worker_name:
                 raise RuntimeError(f"the bench's candidate went to another worker ({peer.worker.name})")
-            return peer.pk
+            return peer.pk, [old.pk for old in replaced]
 
-        return await sync_to_async(assign)()
+        peer_id, replaced = await sync_to_async(assign)()
+        for old in replaced:  # as the candidate's socket does
+            await self.layer.send(self.target_channel, {"type": "media.peer_close", "peer_id": old, "reason": "replaced"})
+        return peer_id
 
     async def _thumbnails(self) -> None:
         while True:
@@ -527,16 +576,24 @@ class Bench:
             for candidate in self.candidates[:WATCHED]:
                 self.tasks.append(asyncio.ensure_future(self._watch_quality(candidate)))
                 await self._view(candidate)
-        if self.target == "bare":  # the same streams as with the worker: the watched five send "high"
+        if self.target.startswith("bare"):  # the same streams as with the worker: the watched five send "high"
             for candidate in self.candidates[:WATCHED]:
                 candidate.quality("high")
 
     async def shrink(self, count: int) -> None:
         while len(self.candidates) > count:
             candidate = self.candidates.pop()
+            candidate.stopping = True
             await candidate.pc.close()
             self.thumbnails.pop(candidate.registration_id, None)
             self.joined_at.pop(candidate.registration_id, None)
+
+    async def viewer_reopen(self, candidate: Candidate) -> None:
+        """A watched candidate reconnected: its focus view (closed by the worker) opens again."""
+        for viewer in [v for v in self.viewers if v.candidate is candidate]:
+            self.viewers.remove(viewer)
+            await viewer.pc.close()
+            await self._view(candidate)
 
     async def _view(self, candidate: Candidate) -> None:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
@@ -567,8 +624,9 @@ class Bench:
         return {
             "sent": {c.peer_id: c.sent() for c in self.candidates},
             "late": sum(t.late for c in self.candidates for t in c.tracks.values()),
-            "viewers": [{name: gate.frames for name, gate in v.gates.items()} for v in self.viewers],
-            "viewer_sent": [v.candidate.sent() for v in self.viewers],
+            "viewers": {id(v): {name: gate.frames for name, gate in v.gates.items()} for v in self.viewers},
+            "viewer_sent": {id(v): v.candidate.sent() for v in self.viewers},
+            "reconnects": self.reconnects(),
             "cpu": cpu_seconds(self.ps),
             "cpu_main": cpu_seconds(self.ps, children=False),
             "generator_cpu": cpu_seconds(psutil.Process(), children=False),  # not the target
@@ -602,9 +660,10 @@ class Bench:
                 if received < BEHIND * sent_frames - 1:
                     behind.append(f"{peer_id}/{name}:{received}/{sent_frames}")
                 worst = min(worst, share)
-        for viewer_before, viewer_after, sent_before, sent_after in zip(
-            before["viewers"], after["viewers"], before["viewer_sent"], after["viewer_sent"], strict=True
-        ):
+        for key, viewer_after in after["viewers"].items():
+            if key not in before["viewers"]:
+                continue  # reopened during the window (its candidate reconnected)
+            viewer_before, sent_before, sent_after = before["viewers"][key], before["viewer_sent"][key], after["viewer_sent"][key]
             for name, frames in viewer_after.items():
                 sent_frames = sent_after[name] - sent_before[name]
                 received = frames - viewer_before.get(name, 0)
@@ -627,6 +686,7 @@ class Bench:
             "rss_mb": rss_mb(self.ps, children=False), "rss_all_mb": rss_mb(self.ps, children=True),
             "mem_per_candidate_mb": (rss_mb(self.ps, children=False) - self.rss_idle) / max(1, len(self.candidates)),
             "load": os.getloadavg()[0],
+            "reconnects": after["reconnects"] - before["reconnects"],
         }
 
 
@@ -637,6 +697,8 @@ def step_line(target: str, result: dict) -> str:
         flags += f" BEHIND({len(result['behind'])}: {', '.join(result['behind'][:4])})"
     if result["generator_late_ms"] > 50:
         flags += " generator_behind"
+    if result["reconnects"]:
+        flags += f" reconnected={result['reconnects']}"
     return (f"{target:4} n={result['n']:3d} cpu={result['cpu'] * 100:5.1f}% (pool {result['cpu_pool'] * 100:4.1f}%) lag_p95={result['lag_p95_ms']:6.1f}ms "
             f"lag_max={result['lag_max_ms']:6.1f}ms worst={result['worst_share']:.3f}{thumb} "
             f"rss={result['rss_mb']:.0f}MB(+children {result['rss_all_mb']:.0f}) "
@@ -653,7 +715,8 @@ async def knee(bench: Bench, target: str) -> tuple[int | None, dict | None, list
     """Step N up until a stream falls behind. Returns (knee, last healthy step, all steps)."""
     args = bench.args
     healthy, steps = None, []
-    for count in range(args.start, args.max + 1, args.step):
+    top = args.bare_max if target.startswith("bare") and args.bare_max else args.max
+    for count in range(args.start, top + 1, args.step):
         await bench.grow(count)
         if not steps:  # the detector pool starting, first imports: not a cost per candidate
             await asyncio.sleep(args.warmup)
@@ -731,7 +794,7 @@ async def run(args) -> None:
     ice_loopback_restrict()
     os.sched_setaffinity(0, {GENERATOR_CORE})
     media = media_build(args.ptime)
-    world = await sync_to_async(world_build)(args.max)
+    world = await sync_to_async(world_build)(max(args.max, args.bare_max))
     bench = Bench(args, media, world)
     asyncio.ensure_future(bench.lag.run())
     print(f"worker core {WORKER_CORE}, generator core {GENERATOR_CORE}; load average {os.getloadavg()}; "
@@ -751,11 +814,13 @@ async def run(args) -> None:
             await bench.stop()
     figures = {}
     for target, (found, healthy, _steps) in results.items():
-        figures[f"knee_{target}"] = found if found is not None else f">{args.max}"
+        top = args.bare_max if target.startswith("bare") and args.bare_max else args.max
+        figures[f"knee_{target}"] = found if found is not None else f">{top}"
         figures[f"capacity_{target}"] = healthy["n"] if healthy else 0
-    if "full" in results and "bare" in results:
-        full, bare = figures["capacity_full"], figures["capacity_bare"]
-        figures["ratio"] = f"{full / bare:.2f}" if bare else "n/a"
+    for bare_target, key in (("bare", "ratio"), ("bare_sparse", "ratio_sparse")):
+        if "full" in results and bare_target in results:
+            full, bare = figures["capacity_full"], figures[f"capacity_{bare_target}"]
+            figures[key] = f"{full / bare:.2f}" if bare else "n/a"
     if results.get("full") and results["full"][1]:
         healthy = results["full"][1]
         figures["cpu_full_at_capacity"] = f"{healthy['cpu'] * 100:.0f}%"
@@ -790,6 +855,8 @@ async def run(args) -> None:
             figures["generator_cpu_per_candidate"] = f"{step['generator_cpu'] / step['n'] * 100:.2f}%"
     if projected.get("full") and projected.get("bare"):
         figures["projected_ratio"] = f"{projected['full'] / projected['bare']:.2f}"
+    if projected.get("full") and projected.get("bare_sparse"):
+        figures["projected_ratio_sparse"] = f"{projected['full'] / projected['bare_sparse']:.2f}"
     figures["load_avg"] = f"{os.getloadavg()[0]:.1f}"
     print(" ".join(f"{key}={value}" for key, value in figures.items()), flush=True)
 
@@ -799,6 +866,7 @@ def main() -> None:
     parser.add_argument("--start", type=int, default=20)
     parser.add_argument("--step", type=int, default=10)
     parser.add_argument("--max", type=int, default=150)
+    parser.add_argument("--bare-max", type=int, default=0, help="bare aiortc's last step (default: --max)")
     parser.add_argument("--hold", type=float, default=12, help="seconds measured at each step")
     parser.add_argument("--soak-minutes", type=float, default=2, help="memory run at capacity (30 for the issue's)")
     parser.add_argument("--soak-candidates", type=int, default=0, help="candidates in the soak (default: capacity)")
@@ -808,9 +876,14 @@ def main() -> None:
                         help="Opus packet time in ms (default: what the worker asks of senders, "
                              "MEDIA_AUDIO_PTIME_MS; browsers honour it, see test_media_e2e)")
     parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--sparse-rate", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bare:
         ice_loopback_restrict()
+        if args.sparse_rate:  # bare aiortc with the worker's replacement for its bitrate counter
+            from invigilate.media.passthrough import aiortc_rate_counter_replace
+
+            aiortc_rate_counter_replace()
         asyncio.run(BareReceiver().serve())
         return
     if not settings.REDIS_URL or settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":

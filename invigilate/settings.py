@@ -299,8 +299,11 @@ MEDIA_RECORDING_SEGMENT_SECONDS = float(os.environ.get("MEDIA_RECORDING_SEGMENT_
 MEDIA_DETECTORS = env_bool("MEDIA_DETECTORS", True)
 # Opus packet time asked of candidates' senders in the answer (0: leave the browser's 20 ms).
 MEDIA_AUDIO_PTIME_MS = int(os.environ.get("MEDIA_AUDIO_PTIME_MS", "60"))
-# Seconds between camera frames analysed per candidate (faces, gaze, covered, frozen).
+# The face model looks at a candidate's camera picture only when it moved since the last one
+# it looked at, at most every FRAME seconds and at least every REFRESH seconds; covered and
+# frozen are judged on every thumbnail (invigilate.media.detectors.CandidateFlags).
 MEDIA_DETECTOR_FRAME_SECONDS = float(os.environ.get("MEDIA_DETECTOR_FRAME_SECONDS", "2"))
+MEDIA_DETECTOR_FACE_REFRESH_SECONDS = float(os.environ.get("MEDIA_DETECTOR_FACE_REFRESH_SECONDS", "10"))
 CELERY_BEAT_SCHEDULE["media-worker-sweep"] = {"task": "invigilate.media.tasks.media_worker_sweep", "schedule": 5.0}
 CELERY_BEAT_SCHEDULE["media-thumbnail-purge"] = {"task": "invigilate.media.tasks.thumbnail_purge", "schedule": 300.0}
 # Evidence: phones silent while their exam runs (killed app, dead phone) -> phone_interrupted.

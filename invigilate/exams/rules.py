@@ -46,7 +46,7 @@ class ExamRules:
     looking_away_yaw: float = 0.6  # nose offset from the eyes' middle, in eye distances
     camera_blocked_seconds: float = 10
     camera_frozen_seconds: float = 15
-    face_check_seconds: float = 60
+    face_check_seconds: float = 180  # identity against the registered photo (and within 30 s of connecting)
     face_match_max_distance: float = 0.6  # dlib distance within which a face is the registered person (identity step too)
     speech_seconds: float = 8
     speech_sample_seconds: float = 4

@@ -17,29 +17,64 @@ Flags (thresholds per exam, ``ExamRules``): ``no_face``, ``multiple_faces``,
 import asyncio
 import logging
 import multiprocessing
+import random
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
-from asgiref.sync import sync_to_async
 from django.conf import settings
+
+from .db import db
 
 logger = logging.getLogger(__name__)
 
 FLAG_KINDS = ("no_face", "multiple_faces", "face_mismatch", "looking_away", "speech", "camera_blocked", "camera_frozen")
 SPEECH_SAMPLE_SECONDS = 2.0
+IDENTITY_FIRST_WITHIN_SECONDS = 30
 
 
 # --- Analysis (runs in the pool's processes) ------------------------------------------
+SIGNATURE_SIZE = (16, 12)
+GRAIN_SIZE = (32, 24)
+# A picture "moved" (its faces may have changed) when its 16x12 luma signature differs from
+# the one last analysed by this much on average, or in any one cell (a face-sized region).
+# Sensor noise averages out in a cell (< 0.5); a person leaving, entering or turning does not.
+PICTURE_MOVED_MEAN = 1.5
+PICTURE_MOVED_CELL = 12
+
+
+def picture_summary(gray) -> dict:
+    """Brightness, contrast, a 16x12 luma ``signature`` (cell averages: what moved) and a
+    32x24 ``grain`` (single pixels: a live camera's noise, which averages out of the cells)
+    of a grey ``PIL.Image`` (mode "L"). Cheap (~0.2 ms for 320x240), so the worker makes one
+    for every camera thumbnail."""
+    from PIL import Image, ImageStat
+
+    statistics = ImageStat.Stat(gray)
+    small = np.asarray(gray.resize(SIGNATURE_SIZE, Image.Resampling.BOX), np.int16)
+    grain = np.asarray(gray.resize(GRAIN_SIZE, Image.Resampling.NEAREST), np.int16)
+    return {"brightness": float(statistics.mean[0]), "contrast": float(statistics.stddev[0]),
+            "signature": small.tobytes(), "grain": grain.tobytes()}
+
+
+def picture_difference(before: bytes, after: bytes) -> np.ndarray:
+    return np.abs(np.frombuffer(before, np.int16) - np.frombuffer(after, np.int16))
+
+
+def picture_moved(before: bytes, after: bytes) -> bool:
+    difference = picture_difference(before, after)
+    return float(difference.mean()) >= PICTURE_MOVED_MEAN or int(difference.max()) >= PICTURE_MOVED_CELL
+
+
 def frame_analyse(jpeg: bytes) -> dict:
     """Faces, gaze and picture statistics of one camera frame."""
     import cv2
+    from PIL import Image
 
     from .faces import _detector, _fit, image_decode
 
     image = _fit(image_decode(jpeg))
-    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     result = _detector(0.5).process(image)
     detections = result.detections or []
     yaw = None
@@ -50,14 +85,8 @@ def frame_analyse(jpeg: bytes) -> dict:
         eye_middle = (points[0].x + points[1].x) / 2
         eye_distance = abs(points[1].x - points[0].x) or 1e-6
         yaw = (points[2].x - eye_middle) / eye_distance
-    small = cv2.resize(gray, (16, 12), interpolation=cv2.INTER_AREA)
-    return {
-        "faces": len(detections),
-        "yaw": yaw,
-        "brightness": float(gray.mean()),
-        "contrast": float(gray.std()),
-        "signature": small.astype(np.int16).tobytes(),
-    }
+    gray = Image.fromarray(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY))
+    return {"faces": len(detections), "yaw": yaw, **picture_summary(gray)}
 
 
 def identity_check(photo: bytes, jpeg: bytes, max_distance: float) -> dict:
@@ -67,18 +96,25 @@ def identity_check(photo: bytes, jpeg: bytes, max_distance: float) -> dict:
     return {"score": match.score, "matched": match.matched, "faces": match.faces_found}
 
 
-def audio_analyse(pcm16k: bytes) -> float:
+def audio_analyse(pcm16k: bytes, enough: float | None = None) -> float:
     from .voice import speech_fraction
 
-    return speech_fraction(pcm16k)
+    return speech_fraction(pcm16k, enough=enough)
+
+
+def opus_decoder():
+    import av
+
+    decoder = av.CodecContext.create("opus", "r")
+    decoder.sample_rate, decoder.layout = 48000, "stereo"
+    return decoder
 
 
 def opus_decode_16k(packets: list[bytes]) -> bytes:
     """Opus packets (48 kHz, as WebRTC sends them) as 16 kHz mono 16-bit PCM."""
     import av
 
-    decoder = av.CodecContext.create("opus", "r")
-    decoder.sample_rate, decoder.layout = 48000, "stereo"
+    decoder = opus_decoder()
     resampler = av.AudioResampler(format="s16", layout="mono", rate=16000)
     pcm = []
     for data in packets:
@@ -92,8 +128,51 @@ def opus_decode_16k(packets: list[bytes]) -> bytes:
     return b"".join(pcm)
 
 
-def opus_analyse(packets: list[bytes]) -> float:
-    return audio_analyse(opus_decode_16k(packets))
+QUIET_PROBE_STRIDE = 3
+
+
+def opus_quiet(packets: list[bytes], *, stride: int = QUIET_PROBE_STRIDE) -> bool:
+    """True when every ``stride``-th packet, decoded, is below the speech detector's silence
+    level: a third of the decoding says the window holds no talking (speech for the 30 % of
+    a window that flags it spans many packets in a row; one loud probe is enough to listen).
+    Measured at 48 kHz, which keeps noise above 8 kHz: a quiet verdict is never too eager."""
+    import av
+
+    from .voice import SILENCE_RMS
+
+    decoder = opus_decoder()
+    for data in packets[::stride]:
+        try:
+            frames = decoder.decode(av.Packet(data))
+        except av.FFmpegError:
+            continue
+        for frame in frames:
+            samples = frame.to_ndarray().astype(np.float32)
+            if "flt" in frame.format.name:  # FFmpeg's decoder gives floats in -1..1
+                samples *= 32767
+            if samples.size and float(np.sqrt(np.mean(samples**2))) >= SILENCE_RMS:
+                return False
+    return True
+
+
+def opus_analyse(packets: list[bytes], enough: float | None = None) -> float:
+    """Share of the packets' audio that holds speech. With ``enough`` (the exam's threshold),
+    a quiet window is not decoded at all and the model stops once the answer to "at least
+    ``enough``?" is certain (``voice.speech_fraction``)."""
+    if enough is not None and opus_quiet(packets):
+        return 0.0
+    return audio_analyse(opus_decode_16k(packets), enough)
+
+
+def analyse_batch(jobs: list[tuple]) -> list[tuple[bool, object]]:
+    """Run ``(function, args)`` jobs one after another: (True, result) or (False, error)."""
+    results = []
+    for function, args in jobs:
+        try:
+            results.append((True, function(*args)))
+        except Exception as error:  # noqa: BLE001 - one bad sample must not lose the batch
+            results.append((False, repr(error)))
+    return results
 
 
 # --- Turning samples into flags (pure; the pipeline feeds it) --------------------------
@@ -120,9 +199,23 @@ class Condition:
 
 @dataclass
 class CandidateFlags:
+    """One candidate's conditions, fed a camera picture about every second.
+
+    The face model (~7 ms) looks at a picture only when it moved since the picture it last
+    looked at (``picture_moved``), at most every ``faces_min_interval`` seconds, and at least
+    every ``faces_refresh`` seconds. A picture that did not move has the faces of the one
+    analysed, so the face conditions' timers still run every picture: a flag fires within a
+    picture's interval of its duration once the model has seen the change.
+    """
+
     rules: object
+    faces_min_interval: float = 0.0
+    faces_refresh: float = 10.0
     conditions: dict[str, Condition] = field(default_factory=dict)
-    last_signature: bytes | None = None
+    last_grain: bytes | None = None
+    blocked: bool = False
+    known: dict | None = None  # the faces of the picture last analysed, its signature and when
+    asked_at: float = float("-inf")
 
     def __post_init__(self):
         rules = self.rules
@@ -135,24 +228,50 @@ class CandidateFlags:
             "speech": Condition(rules.speech_seconds),
         }
 
-    def frame(self, analysis: dict, now: float) -> list[tuple[str, dict]]:
-        blocked = analysis["brightness"] < 25 or analysis["contrast"] < 8
+    def _raised(self, checks: dict[str, bool], data: dict, now: float) -> list[tuple[str, dict]]:
+        return [(kind, data) for kind, holds in checks.items() if self.conditions[kind].update(holds, now)]
+
+    def _picture_conditions(self, picture: dict, now: float) -> list[tuple[str, dict]]:
+        blocked = picture["brightness"] < 25 or picture["contrast"] < 8
         frozen = False
-        if self.last_signature is not None:
-            previous = np.frombuffer(self.last_signature, np.int16)
-            current = np.frombuffer(analysis["signature"], np.int16)
-            frozen = float(np.abs(previous - current).mean()) < 0.5  # a live camera always has noise
-        self.last_signature = analysis["signature"]
-        yaw = analysis["yaw"]
+        if self.last_grain is not None:
+            # A live camera always has noise, pixel by pixel.
+            frozen = float(picture_difference(self.last_grain, picture["grain"]).mean()) < 0.5
+        self.last_grain = picture["grain"]
+        self.blocked = blocked
+        data = {"brightness": round(picture["brightness"], 1), "contrast": round(picture["contrast"], 1)}
+        return self._raised({"camera_blocked": blocked, "camera_frozen": frozen and not blocked}, data, now)
+
+    def _face_conditions(self, faces: int, yaw: float | None, now: float) -> list[tuple[str, dict]]:
         checks = {
-            "camera_blocked": blocked,
-            "camera_frozen": frozen and not blocked,
-            "no_face": analysis["faces"] == 0 and not blocked,
-            "multiple_faces": analysis["faces"] > 1,
+            "no_face": faces == 0 and not self.blocked,
+            "multiple_faces": faces > 1,
             "looking_away": yaw is not None and abs(yaw) > self.rules.looking_away_yaw,
         }
-        return [(kind, {"faces": analysis["faces"], "yaw": yaw})
-                for kind, holds in checks.items() if self.conditions[kind].update(holds, now)]
+        return self._raised(checks, {"faces": faces, "yaw": yaw}, now)
+
+    def picture(self, picture: dict, now: float) -> tuple[list[tuple[str, dict]], bool]:
+        """A camera picture's summary (``picture_summary``). Returns the flags raised and
+        whether the face model should look at this picture (then call ``faces``)."""
+        raised = self._picture_conditions(picture, now)
+        known = self.known
+        if known is not None and now - known["at"] < self.faces_refresh and not picture_moved(
+            known["signature"], picture["signature"]
+        ):
+            return raised + self._face_conditions(known["faces"], known["yaw"], now), False
+        if now - self.asked_at < self.faces_min_interval:
+            return raised, False
+        self.asked_at = now
+        return raised, True
+
+    def faces(self, analysis: dict, signature: bytes, now: float) -> list[tuple[str, dict]]:
+        """The face model's answer for the picture whose signature is ``signature``."""
+        self.known = {"faces": analysis["faces"], "yaw": analysis["yaw"], "signature": signature, "at": now}
+        return self._face_conditions(analysis["faces"], analysis["yaw"], now)
+
+    def frame(self, analysis: dict, now: float) -> list[tuple[str, dict]]:
+        """One picture analysed whole (``frame_analyse``): picture and faces."""
+        return self._picture_conditions(analysis, now) + self.faces(analysis, analysis["signature"], now)
 
     def audio(self, fraction: float, now: float) -> list[tuple[str, dict]]:
         holds = fraction >= self.rules.speech_min_fraction
@@ -180,12 +299,19 @@ def evidence_store(*, registration_id: int, kind: str, jpeg: bytes, taken_at: fl
 
 # --- The pipeline on the media worker's loop ------------------------------------------
 class DetectorPipeline:
-    def __init__(self, *, processes: int = 1):
+    """Samples go to the pool in batches, every ``batch_seconds``: one hand-over per batch,
+    not per sample (each submission woke the pool's manager and feeder threads, and the GIL
+    hand-overs cost the worker's loop a tenth of its time at 30 candidates, py-spy)."""
+
+    def __init__(self, *, processes: int = 1, batch_seconds: float = 0.5):
         self.processes = processes
+        self.batch_seconds = batch_seconds
         self.pool: ProcessPoolExecutor | None = None
         self.runtime = None
         self.state: dict[int, dict] = {}
         self.busy: set[tuple[int, str]] = set()
+        self.pending: list[tuple] = []
+        self._flush_handle: asyncio.TimerHandle | None = None
 
     def start(self, runtime) -> None:
         self.runtime = runtime
@@ -193,11 +319,15 @@ class DetectorPipeline:
         self.pool = ProcessPoolExecutor(max_workers=self.processes, mp_context=multiprocessing.get_context("spawn"))
 
     def stop(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
         if self.pool is not None:
             self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = None
 
     def attach(self, peer, name: str, hub) -> None:
-        entry = self.state.setdefault(peer.peer_id, {"flags": None, "photo": None, "last_identity": 0.0, "audio": [],
+        entry = self.state.setdefault(peer.peer_id, {"flags": None, "photo": None, "next_identity": float("inf"), "audio": [],
                                                      "ready": False})
         if not entry["ready"]:
             entry["ready"] = True
@@ -209,8 +339,14 @@ class DetectorPipeline:
         self.state.pop(peer.peer_id, None)
 
     async def _load(self, peer, entry) -> None:
-        entry["rules"], entry["photo"] = await sync_to_async(_rules_and_photo, thread_sensitive=False)(peer.registration_id)
-        entry["flags"] = CandidateFlags(entry["rules"])
+        entry["rules"], entry["photo"] = await db(_rules_and_photo)(peer.registration_id)
+        # The first identity check comes within IDENTITY_FIRST_WITHIN_SECONDS of connecting (a
+        # reconnect is when someone else could sit down), at a random moment: a room joining
+        # at once would otherwise put ~90 ms per candidate on the pool in the same second.
+        entry["next_identity"] = time.time() + random.uniform(
+            0, min(IDENTITY_FIRST_WITHIN_SECONDS, entry["rules"].face_check_seconds))
+        entry["flags"] = CandidateFlags(entry["rules"], faces_min_interval=settings.MEDIA_DETECTOR_FRAME_SECONDS,
+                                        faces_refresh=settings.MEDIA_DETECTOR_FACE_REFRESH_SECONDS)
 
     async def _sample_audio(self, peer, hub) -> None:
         while not peer.closed:
@@ -223,22 +359,26 @@ class DetectorPipeline:
             finally:
                 unsubscribe()
             if entry and packets and entry.get("flags") is not None:
-                self._submit(peer, "audio", opus_analyse, packets, on_done=self._audio_done)
+                self._submit(peer, "audio", opus_analyse, packets, entry["rules"].speech_min_fraction,
+                             on_done=self._audio_done)
             await asyncio.sleep(max(0.0, every - SPEECH_SAMPLE_SECONDS))
 
-    def video_frame(self, peer, name: str, jpeg: bytes, taken_at: float) -> None:
+    def video_frame(self, peer, name: str, jpeg: bytes, taken_at: float, picture: dict) -> None:
+        """A camera thumbnail (about one a second) and its ``picture_summary``."""
         entry = self.state.get(peer.peer_id)
         if entry is None or entry["flags"] is None or name != "camera":
             return
-        # Faces cost ~7 ms a frame; every thumbnail (1 s) would be 0.7 % of a core per
-        # candidate. The shortest flag duration (multiple_faces, 3 s) needs no more than this.
-        if taken_at - entry.get("last_frame", 0.0) >= settings.MEDIA_DETECTOR_FRAME_SECONDS:
-            entry["last_frame"] = taken_at
+        raised, look = entry["flags"].picture(picture, time.monotonic())
+        for kind, data in raised:
+            self._report(peer, kind, data, jpeg, taken_at)
+        if look:
             self._submit(peer, "frame", frame_analyse, jpeg,
-                         on_done=lambda p, r: self._frame_done(p, r, jpeg, taken_at))
+                         on_done=lambda p, r: self._frame_done(p, r, picture["signature"], jpeg, taken_at))
         rules = entry["rules"]
-        if entry["photo"] and taken_at - entry["last_identity"] >= rules.face_check_seconds:
-            entry["last_identity"] = taken_at
+        # Identity: dlib embeddings, ~90 ms a check; soon after connecting, then every
+        # face_check_seconds (an exam's knob, 3 minutes by default).
+        if entry["photo"] and taken_at >= entry["next_identity"]:
+            entry["next_identity"] = taken_at + rules.face_check_seconds
             self._submit(peer, "identity", identity_check, entry["photo"], jpeg, rules.face_match_max_distance,
                          on_done=lambda p, r: self._identity_done(p, r, jpeg, taken_at))
 
@@ -247,23 +387,44 @@ class DetectorPipeline:
         if key in self.busy or self.pool is None:
             return  # the previous sample is still being analysed: skip, never queue up
         self.busy.add(key)
-        future = asyncio.wrap_future(self.pool.submit(function, *args))
+        self.pending.append((key, peer, what, function, args, on_done))
+        if self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_later(self.batch_seconds, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_handle = None
+        jobs, self.pending = self.pending, []
+        if not jobs or self.pool is None:
+            return
+        try:
+            future = asyncio.wrap_future(self.pool.submit(analyse_batch, [(job[3], job[4]) for job in jobs]))
+        except RuntimeError:  # the pool is shutting down
+            return
 
         def finished(done):
-            self.busy.discard(key)
-            if done.cancelled() or done.exception() is not None:
-                if not done.cancelled():
-                    logger.warning("detector %s failed: %s", what, done.exception())
+            for key, *_ in jobs:
+                self.busy.discard(key)
+            if done.cancelled():
                 return
-            on_done(peer, done.result())
+            if done.exception() is not None:
+                logger.warning("detector batch failed: %s", done.exception())
+                return
+            for (_key, peer, what, _function, _args, on_done), (ok, result) in zip(jobs, done.result(), strict=True):
+                if not ok:
+                    logger.warning("detector %s failed: %s", what, result)
+                    continue
+                try:
+                    on_done(peer, result)
+                except Exception:
+                    logger.exception("detector %s result not handled", what)
 
         future.add_done_callback(finished)
 
-    def _frame_done(self, peer, analysis: dict, jpeg: bytes, taken_at: float) -> None:
+    def _frame_done(self, peer, analysis: dict, signature: bytes, jpeg: bytes, taken_at: float) -> None:
         entry = self.state.get(peer.peer_id)
         if entry is None:
             return
-        for kind, data in entry["flags"].frame(analysis, time.monotonic()):
+        for kind, data in entry["flags"].faces(analysis, signature, time.monotonic()):
             self._report(peer, kind, data, jpeg, taken_at)
 
     def _identity_done(self, peer, result: dict, jpeg: bytes, taken_at: float) -> None:
@@ -280,9 +441,9 @@ class DetectorPipeline:
     def _report(self, peer, kind: str, data: dict, jpeg: bytes | None, taken_at: float) -> None:
         async def report():
             if jpeg is not None:
-                data["snapshot"] = await sync_to_async(evidence_store, thread_sensitive=False)(
+                data["snapshot"] = await db(evidence_store)(
                     registration_id=peer.registration_id, kind=kind, jpeg=jpeg, taken_at=taken_at)
-            await sync_to_async(detection_report, thread_sensitive=False)(
+            await db(detection_report)(
                 registration_id=peer.registration_id, kind=kind, data=data)
 
         peer.runtime.spawn(report())

@@ -5,7 +5,9 @@ neither: recording copies packets into WebM, focus viewers get the candidate's o
 frames, and thumbnails need only a keyframe now and then. This module:
 
 - taps a receiver's encoded frames (``receiver_tap``): each reassembled frame goes to an
-  ``EncodedTrackHub``; only frames the hub asks for reach aiortc's decoder thread;
+  ``EncodedTrackHub``, and none to aiortc's decoder thread (a thumbnail takes the next
+  keyframe as it is, ``take_next_keyframe``, and decodes it in one worker thread with the
+  JPEG: waking a decoder thread per track cost the event loop more than the decoding);
 - forwards encoded frames to another peer connection (``ForwardingTrack``): its ``recv``
   returns ``av.Packet``, which aiortc's sender packetises without encoding;
 - carries keyframe requests both ways: a viewer's PLI becomes a PLI to the candidate.
@@ -13,12 +15,19 @@ frames, and thumbnails need only a keyframe now and then. This module:
 It relies on two aiortc internals, checked at install time so an upgrade that moves them
 fails loudly: the receiver's decoder queue (``queue.Queue`` of ``(codec, JitterFrame)``,
 read by the decoder thread started in ``receive()``) and the sender's ``_send_keyframe``.
+
+It also replaces aiortc's ``RateCounter`` (the incoming bitrate behind REMB, one per video
+receiver) with ``SparseRateCounter``, which gives the same rates (``test_passthrough``). The
+original keeps 1000 one-millisecond buckets: after a second without packets (a screen at
+1 frame a second, every frame) it walks all 1000 in Python and makes 1000 new objects, ~1 ms
+a frame, a tenth of the worker's loop at 50 candidates (py-spy).
 """
 
 import asyncio
 import logging
 import queue
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -72,16 +81,15 @@ class EncodedTrackHub:
         self.last_keyframe_at: float | None = None
         self.codec_name: str | None = None
         self.dimensions: tuple[int, int] | None = None
-        self._decode_next_keyframe = False
-        self._decode_until = 0.0
+        self._on_next_keyframe: Callable[[EncodedFrame], None] | None = None
         self._keyframe_requester: Callable[[], None] | None = None
         self._last_keyframe_request = 0.0
         self._timestamp_origin: int | None = None
         self._last_timestamp = 0
 
     # --- the receiving side ----------------------------------------------------------
-    def publish(self, codec, frame) -> bool:
-        """Called (on the event loop) for each reassembled frame. True: decode this one."""
+    def publish(self, codec, frame) -> None:
+        """Called (on the event loop) for each reassembled frame."""
         now = time.monotonic()
         data = bytes(frame.data)
         self.codec_name = codec.name
@@ -95,29 +103,21 @@ class EncodedTrackHub:
         self.frames += 1
         self.last_frame_at = now
         encoded = EncodedFrame(data, frame.timestamp, codec.clockRate, self.kind, keyframe, now)
-        for subscriber in list(self.subscribers):
+        subscribers = list(self.subscribers)
+        if keyframe and self.kind == "video" and self._on_next_keyframe is not None:
+            subscribers.append(self._on_next_keyframe)
+            self._on_next_keyframe = None
+        for subscriber in subscribers:
             try:
                 subscriber(encoded)
             except Exception:  # one broken consumer must not starve the others
                 logger.exception("subscriber of %s failed", self.name)
-        return self._wants_decode(encoded)
 
-    def _wants_decode(self, frame: EncodedFrame) -> bool:
-        if self.kind == "audio":
-            return frame.received_at < self._decode_until
-        if self._decode_next_keyframe and frame.keyframe:
-            self._decode_next_keyframe = False
-            return True
-        return False
-
-    def decode_next_keyframe(self) -> None:
-        """Let the next keyframe through to aiortc's decoder (and ask the sender for one)."""
-        self._decode_next_keyframe = True
+    def take_next_keyframe(self, callback: Callable[[EncodedFrame], None]) -> None:
+        """Hand the next keyframe (only that one) to ``callback``, and ask the sender for one.
+        Replaces a callback still waiting: one keyframe serves whoever asked last."""
+        self._on_next_keyframe = callback
         self.request_keyframe()
-
-    def decode_for(self, seconds: float) -> None:
-        """Audio: decode everything received in the next ``seconds``."""
-        self._decode_until = time.monotonic() + seconds
 
     # --- keyframes -------------------------------------------------------------------
     def set_keyframe_requester(self, requester: Callable[[], None]) -> None:
@@ -154,8 +154,7 @@ class _DecoderGate(queue.Queue):
         if item is None:  # the receiver stopping its decoder thread
             return super().put(item, block, timeout)
         codec, frame = item
-        if self.hub.publish(codec, frame):
-            super().put(item, block, timeout)
+        self.hub.publish(codec, frame)
 
 
 _DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
@@ -239,3 +238,56 @@ def sender_forward_keyframe_requests(sender: RTCRtpSender, track: ForwardingTrac
     if not callable(getattr(sender, "_send_keyframe", None)):
         raise RuntimeError("this aiortc has no sender keyframe hook where passthrough expects it")
     sender._send_keyframe = track.hub.request_keyframe
+
+
+class SparseRateCounter:
+    """aiortc's ``rate.RateCounter`` (same ``add``, ``rate``, ``reset`` and results), keeping
+    only the samples received within the window instead of a bucket per millisecond."""
+
+    def __init__(self, window_size: int, scale: int = 8000) -> None:
+        self._window_size = window_size
+        self._scale = scale
+        self.reset()
+
+    def reset(self) -> None:
+        self._samples: deque[tuple[int, int]] = deque()
+        self._origin_ms: int | None = None
+        self._count = 0
+        self._value = 0
+
+    def add(self, value: int, now_ms: int) -> None:
+        if self._origin_ms is None:
+            self._origin_ms = now_ms
+        else:
+            self._erase_old(now_ms)
+        self._samples.append((now_ms, value))
+        self._count += 1
+        self._value += value
+
+    def rate(self, now_ms: int) -> int | None:
+        if self._origin_ms is not None:
+            self._erase_old(now_ms)
+            active_window_size = now_ms - self._origin_ms + 1
+            if self._count > 0 and active_window_size > 1:
+                return round(self._scale * self._value / active_window_size)
+        return None
+
+    def _erase_old(self, now_ms: int) -> None:
+        new_origin_ms = now_ms - self._window_size + 1
+        if self._origin_ms >= new_origin_ms:
+            return
+        samples = self._samples
+        while samples and samples[0][0] < new_origin_ms:
+            _, value = samples.popleft()
+            self._count -= 1
+            self._value -= value
+        self._origin_ms = new_origin_ms
+
+
+def aiortc_rate_counter_replace() -> None:
+    """Make new aiortc receivers count their incoming bitrate with ``SparseRateCounter``."""
+    import aiortc.rate
+
+    if not hasattr(aiortc.rate, "RateCounter") or not hasattr(aiortc.rate, "RemoteBitrateEstimator"):
+        raise RuntimeError("this aiortc has no rate.RateCounter where passthrough expects it")
+    aiortc.rate.RateCounter = SparseRateCounter

@@ -21,13 +21,35 @@ def thumbnail_url(*, registration_id: int, track: str, taken_ms: int) -> str:
     return reverse("media:thumbnail", kwargs={"registration_id": registration_id, "track": track, "taken_ms": taken_ms})
 
 
-def jpeg_from_frame(frame, *, size: tuple[int, int] = THUMBNAIL_SIZE, quality: int = 70) -> bytes:
-    """A decoded ``av.VideoFrame`` as a JPEG that fits in ``size`` (call it in a thread)."""
+def thumbnail_make(frame, *, size: tuple[int, int] = THUMBNAIL_SIZE, quality: int = 70,
+                   summary: bool = False) -> tuple[bytes, dict | None]:
+    """The thumbnail JPEG of a decoded ``av.VideoFrame`` and, with ``summary``, the picture's
+    ``detectors.picture_summary`` made from the same scaled image (call it in a thread)."""
     scale = min(1.0, size[0] / frame.width, size[1] / frame.height)
     width, height = max(2, round(frame.width * scale) // 2 * 2), max(2, round(frame.height * scale) // 2 * 2)
     buffer = io.BytesIO()
-    frame.reformat(width=width, height=height, format="rgb24").to_image().save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue()
+    image = frame.reformat(width=width, height=height, format="rgb24").to_image()
+    image.save(buffer, format="JPEG", quality=quality)
+    if not summary:
+        return buffer.getvalue(), None
+    from .detectors import picture_summary
+
+    return buffer.getvalue(), picture_summary(image.convert("L"))
+
+
+def thumbnail_from_keyframe(data: bytes, *, registration_id: int, track: str, taken_at: float,
+                            summary: bool = False) -> tuple[bytes, dict | None, int]:
+    """Decode one VP8 keyframe (it needs no frame before it), make its thumbnail and store it.
+    Returns (JPEG, picture summary or None, taken_ms). Call it in a thread."""
+    import av
+
+    decoder = av.CodecContext.create("vp8", "r")
+    frames = decoder.decode(av.Packet(data))
+    if not frames:
+        raise ValueError("the keyframe decoded to no picture")
+    jpeg, picture = thumbnail_make(frames[0], summary=summary)
+    _, taken_ms = thumbnail_store(registration_id=registration_id, track=track, jpeg=jpeg, taken_at=taken_at)
+    return jpeg, picture, taken_ms
 
 
 def thumbnail_store(*, registration_id: int, track: str, jpeg: bytes, taken_at: float | None = None) -> tuple[str, int]:

@@ -37,6 +37,9 @@ def test_it_hears_speech_and_ignores_silence_and_noise(tmp_path):
         (pcm(tmp_path, "hum", "sox", "-n", "-r", "16000", "synth", "3", "sine", "50", "vol", "0.5"), False),
     ]
     predicted = [(speech_fraction(audio) >= SPEECH_FRACTION, speech) for audio, speech in samples]
+    # The worker's way: the model stops once the answer is certain. The same answers.
+    assert [speech_fraction(audio, enough=SPEECH_FRACTION) >= SPEECH_FRACTION for audio, _ in samples] == [
+        p for p, _ in predicted]
     true_positive = sum(p and s for p, s in predicted)
     false_positive = sum(p and not s for p, s in predicted)
     false_negative = sum(s and not p for p, s in predicted)
@@ -72,3 +75,18 @@ def test_it_hears_speech_in_the_opus_packets_the_worker_hands_over(tmp_path):
     assert opus_analyse(speech) >= SPEECH_FRACTION
     assert opus_analyse(silence) < SPEECH_FRACTION
     assert opus_analyse(noise) < SPEECH_FRACTION
+
+
+def test_the_worker_skips_quiet_windows_and_still_hears_speech(tmp_path):
+    from invigilate.media.detectors import opus_analyse, opus_quiet
+
+    speech = opus_packets(pcm(tmp_path, "speech-en", "espeak-ng", "-s", "150", "-w"))
+    silence = opus_packets(pcm(tmp_path, "silence", "sox", "-n", "-r", "16000", "synth", "3", "sine", "0", "vol", "0"))
+    noise = opus_packets(pcm(tmp_path, "white", "sox", "-n", "-r", "16000", "synth", "3", "whitenoise", "vol", "0.3"))
+    assert opus_quiet(silence) and not opus_quiet(speech) and not opus_quiet(noise)
+    # Two seconds as the worker samples them (20 ms packets), from anywhere in the sentence.
+    for start in range(0, len(speech) - 100, 25):
+        window = speech[start:start + 100]
+        assert opus_analyse(window, SPEECH_FRACTION) >= SPEECH_FRACTION, start
+    assert opus_analyse(silence, SPEECH_FRACTION) == 0.0
+    assert opus_analyse(noise, SPEECH_FRACTION) < SPEECH_FRACTION

@@ -1,10 +1,13 @@
 """Live-alerts load: N candidate sockets and M dashboards against real daphne + PostgreSQL + Redis.
 
     DATABASE_URL=postgres://... REDIS_URL=redis://... python -m bench.alerts [--candidates 1000]
-        [--dashboards 40] [--duration 60] [--signal-every 30] [--servers 2]
+        [--dashboards 40] [--duration 60] [--signal-every 60] [--servers 2] [--warmup 20]
 
 Each candidate's socket sends a heartbeat every 5 s and, on average every ``--signal-every``
 seconds, an integrity signal that raises or folds an alert; one dashboard per room listens.
+The default, a signal per candidate per minute (1,000 a minute for the exam), is already
+several times what honest candidates send (a few focus changes an hour); ``--signal-every 30``
+is the stress case, where most signals raise new alerts rather than fold.
 The servers run with the production settings (``INVIGILATE_PRODUCTION=1``, PostgreSQL pool,
 Redis channel layer), one ``manage.py serve`` process per ``--servers``.
 
@@ -34,8 +37,10 @@ def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--candidates", type=int, default=1000)
     parser.add_argument("--dashboards", type=int, default=40, help="one per room; candidates are spread over them")
-    parser.add_argument("--duration", type=float, default=60, help="seconds measured after everyone is connected")
-    parser.add_argument("--signal-every", type=float, default=30, help="mean seconds between a candidate's signals")
+    parser.add_argument("--duration", type=float, default=60, help="seconds measured after the warm-up")
+    parser.add_argument("--warmup", type=float, default=20,
+                        help="seconds of signals after everyone is connected, before measuring (pools, caches)")
+    parser.add_argument("--signal-every", type=float, default=60, help="mean seconds between a candidate's signals")
     parser.add_argument("--servers", type=int, default=2)
     parser.add_argument("--connect-rate", type=float, default=150, help="new sockets per second while ramping up")
     return parser.parse_args()
@@ -172,6 +177,7 @@ class Measurements:
     def __init__(self):
         self.pending: dict[int, float] = {}  # registration -> when its measured signal left
         self.latencies: list[float] = []
+        self.arrivals: list[tuple[float, float]] = []  # (sent at, latency), for the worst windows
         self.clock_round_trips: list[float] = []
         self.clock_pending: dict[int, float] = {}
         self.signals_measured = 0
@@ -249,6 +255,7 @@ async def dashboard_run(session, url, origin, session_key, measurements, ready):
             sent = measurements.pending.pop(data["registration_id"], None)
             if sent is not None:
                 measurements.latencies.append(time.perf_counter() - sent)
+                measurements.arrivals.append((sent, time.perf_counter() - sent))
 
 
 def percentile(values, fraction):
@@ -283,15 +290,19 @@ async def load(arguments, servers, candidates, staff):
                 session, f"ws://127.0.0.1:{port}/ws/candidate/", f"http://127.0.0.1:{port}", registration_id, key,
                 measurements, stop)))
             await asyncio.sleep(1 / arguments.connect_rate)
-        await asyncio.sleep(HEARTBEAT_SECONDS + 2)  # every page has sent its first heartbeat
+        # Every page has sent its first heartbeat, and signals have flowed for a while: the
+        # servers' connection pools and caches are as they are in an exam under way.
+        await asyncio.sleep(max(HEARTBEAT_SECONDS + 2, arguments.warmup))
         failed = [task for task in sockets if task.done() and task.exception()]
         cpu_before = servers.cpu_seconds()
+        client_cpu_before = time.process_time()
         measurements.recording = True
         started = time.monotonic()
         await asyncio.sleep(arguments.duration)
         measurements.recording = False
         elapsed = time.monotonic() - started
         cpu = servers.cpu_seconds() - cpu_before
+        measurements.client_cpu_percent = 100 * (time.process_time() - client_cpu_before) / elapsed
         await asyncio.sleep(5)  # late alerts still count; what has not arrived by now is lost
         lost = len(measurements.pending)
         stop.set()
@@ -324,6 +335,7 @@ def main():
     latencies_ms = [value * 1000 for value in measurements.latencies]
     clocks_ms = [value * 1000 for value in measurements.clock_round_trips]
     cpu_percent_per_100 = 100 * cpu / elapsed / (arguments.candidates / 100)
+    windows_print(measurements.arrivals)
     print(
         f"candidates={arguments.candidates} dashboards={arguments.dashboards} servers={arguments.servers} "
         f"duration_s={elapsed:.0f} signals_measured={measurements.signals_measured} "
@@ -332,8 +344,21 @@ def main():
         f"error_frames={measurements.errors} "
         f"baseline_clock_p50_ms={percentile(clocks_ms, .5):.1f} baseline_clock_p99_ms={percentile(clocks_ms, .99):.1f} "
         f"server_cpu_pct_per_100_candidates={cpu_percent_per_100:.1f} "
-        f"mean_alert_ms={statistics.fmean(latencies_ms) if latencies_ms else float('nan'):.1f}"
+        f"mean_alert_ms={statistics.fmean(latencies_ms) if latencies_ms else float('nan'):.1f} "
+        f"client_cpu_pct={measurements.client_cpu_percent:.0f} load_avg={os.getloadavg()[0]:.1f}"
     )
+
+
+def windows_print(arrivals, seconds=5):
+    """Latency per window of sending time: a tail from one stall reads differently from a steady one."""
+    if not arrivals:
+        return
+    start = min(sent for sent, _latency in arrivals)
+    windows: dict[int, list[float]] = {}
+    for sent, latency in arrivals:
+        windows.setdefault(int((sent - start) // seconds), []).append(latency * 1000)
+    print(" ".join(f"{index * seconds}s:{percentile(values, .99):.0f}" for index, values in sorted(windows.items())),
+          "(p99 ms of signals sent in each window)", file=sys.stderr)
 
 
 if __name__ == "__main__":

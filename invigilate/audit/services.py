@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from .models import AuditChain, AuditEvent
@@ -89,12 +89,13 @@ def audit_record(
     if actor_label is None:
         actor_label = SYSTEM
     chain_key = exam_id or 0
-    with transaction.atomic():
-        AuditChain.objects.get_or_create(key=chain_key)
-        head = AuditChain.objects.select_for_update().get(key=chain_key)
+    # No savepoint: a failed append must undo the caller's change anyway. Every statement
+    # from here to the caller's commit holds the exam's chain, so there are as few as can be.
+    with transaction.atomic(savepoint=False):
+        position, prev_hash = _chain_head_take(chain_key)
         event = AuditEvent(
             chain=chain_key,
-            position=head.length + 1,
+            position=position,
             occurred_at=timezone.now(),
             actor=actor,
             actor_label=actor_label,
@@ -103,14 +104,28 @@ def audit_record(
             subject_id=str(subject.pk) if subject is not None else "",
             registration_id=registration_id,
             data=_json_safe(data or {}),
-            prev_hash=head.head_hash,
+            prev_hash=prev_hash,
         )
         event.hash = event_hash(event)
-        event.save()
-        head.length = event.position
-        head.head_hash = event.hash
-        head.save(update_fields=["length", "head_hash"])
+        event.save(force_insert=True)
+        AuditChain.objects.filter(key=chain_key).update(head_hash=event.hash)
     return event
+
+
+def _chain_head_take(chain_key: int) -> tuple[int, str]:
+    """Lock the chain's head until the caller commits and claim its next position; return
+    (that position, the hash it links to). One statement takes the lock, the position and the
+    previous hash; the head's hash is updated by the caller once the event is hashed."""
+    table, key = (connection.ops.quote_name(name) for name in (AuditChain._meta.db_table, "key"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET length = length + 1 WHERE {key} = %s RETURNING length, head_hash", [chain_key]
+        )
+        row = cursor.fetchone()
+    if row is None:
+        AuditChain.objects.get_or_create(key=chain_key)  # a new chain; racing creators meet here
+        return _chain_head_take(chain_key)
+    return row[0], row[1]
 
 
 @dataclass(frozen=True)

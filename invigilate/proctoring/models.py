@@ -69,7 +69,9 @@ class Alert(models.Model):
     exam = models.ForeignKey("exams.Exam", on_delete=models.CASCADE, related_name="alerts")
     room = models.ForeignKey("exams.ExamRoom", on_delete=models.CASCADE, related_name="alerts")
     registration = models.ForeignKey("exams.Registration", on_delete=models.CASCADE, related_name="alerts")
-    sequence = models.PositiveIntegerField()
+    # Gap-free per exam. NULL only inside the transaction that raises the alert, until it is
+    # numbered as that transaction's last step (proctoring.services._alert_number).
+    sequence = models.PositiveIntegerField(null=True)
     kind = models.CharField(max_length=48)
     severity = models.CharField(max_length=8, choices=Severity.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)

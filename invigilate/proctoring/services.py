@@ -85,10 +85,9 @@ def signal_record(
             if client_seq is not None and _signal_replayed(signal):
                 return None
             if signal_raises_alert(kind):
-                signal.alert = _alert_raise_or_fold(registration=registration, kind=kind, signal=signal, now=now)
-            # Saved last, alert included: the per-exam locks the alert took are held a
-            # statement shorter. A copy racing this one fails here and undoes its alert.
-            signal.save()
+                _signal_save_with_alert(registration=registration, kind=kind, signal=signal, now=now)
+            else:
+                signal.save()
             publish_on_commit(
                 room_group(registration.room_id), "signal.recorded",
                 registration_id=registration.pk, kind=kind, at=now.isoformat(),
@@ -107,8 +106,14 @@ def _signal_replayed(signal: Signal) -> bool:
     ).exists()
 
 
-def _alert_raise_or_fold(*, registration: Registration, kind: str, signal: Signal, now) -> Alert:
-    """Fold a repeat into the candidate's live alert of that kind, or raise a numbered one."""
+def _signal_save_with_alert(*, registration: Registration, kind: str, signal: Signal, now) -> None:
+    """Save the signal with the alert it folds into, or with a new numbered alert it raises.
+
+    A new alert of an exam waits for the exam's alert counter and audit chain, which stay
+    locked until commit; so everything else (the alert's row, the signal's row, and a racing
+    copy of the signal failing on its unique key) happens before those locks are taken, and
+    the numbering and its audit entry are the transaction's last statements.
+    """
     _candidate_alerts_lock(registration.pk)
     rules = exam_rules(registration.exam)
     window_start = now - timedelta(seconds=rules.alert_fold_window_seconds)
@@ -122,16 +127,20 @@ def _alert_raise_or_fold(*, registration: Registration, kind: str, signal: Signa
     if live is not None:
         Alert.objects.filter(pk=live.pk).update(count=F("count") + 1, last_seen_at=now, changed_at=now)
         live.refresh_from_db()
+        signal.alert = live
+        signal.save()
         _alert_publish(live, "alert.updated")
-        return live
+        return
 
     rule = alert_rule(kind)
-    sequence = _alert_sequence_next(registration.exam_id)
-    alert = Alert.objects.create(
+    signal.alert = Alert.objects.create(
         exam_id=registration.exam_id, room_id=registration.room_id, registration=registration,
-        sequence=sequence, kind=kind, severity=rule.severity, status=Status.OPEN,
+        sequence=None, kind=kind, severity=rule.severity, status=Status.OPEN,
         first_seen_at=now, last_seen_at=now, changed_at=now, data=_evidence_of(signal),
     )
+    signal.save()
+    alert = signal.alert
+    _alert_number(alert)
     audit_record(
         event_type="alert.raised", actor_label=f"{signal.source}:{registration.pk}", subject=alert,
         exam_id=registration.exam_id, registration_id=registration.pk,
@@ -139,21 +148,33 @@ def _alert_raise_or_fold(*, registration: Registration, kind: str, signal: Signa
               "client_seq": signal.client_seq},
     )
     _alert_publish(alert, "alert.raised")
-    return alert
 
 
-def _alert_sequence_next(exam_id: int) -> int:
-    """The exam's next alert number. Locks the exam's counter row until the caller commits
-    (a rolled-back alert gives its number back), so the numbers have no gaps."""
-    ExamAlertCounter.objects.get_or_create(exam_id=exam_id)
-    table = ExamAlertCounter._meta.db_table
+def _alert_number(alert: Alert) -> None:
+    """Give the alert the exam's next number. Locks the exam's counter row until the caller
+    commits (a rolled-back alert gives its number back), so the numbers have no gaps."""
+    counter, alerts = ExamAlertCounter._meta.db_table, Alert._meta.db_table
     with connection.cursor() as cursor:
-        # One statement takes the lock and the number (both databases have RETURNING).
-        cursor.execute(
-            f"UPDATE {table} SET last_sequence = last_sequence + 1 WHERE exam_id = %s RETURNING last_sequence",
-            [exam_id],
-        )
-        return cursor.fetchone()[0]
+        if connection.vendor == "postgresql":
+            # One round trip takes the lock and the number and numbers the alert.
+            cursor.execute(
+                f"WITH next AS (UPDATE {counter} SET last_sequence = last_sequence + 1 WHERE exam_id = %s"
+                f" RETURNING last_sequence) UPDATE {alerts} SET sequence = next.last_sequence FROM next"
+                f" WHERE {alerts}.id = %s RETURNING {alerts}.sequence",
+                [alert.exam_id, alert.pk],
+            )
+        else:
+            cursor.execute(
+                f"UPDATE {counter} SET last_sequence = last_sequence + 1 WHERE exam_id = %s RETURNING last_sequence",
+                [alert.exam_id],
+            )
+        row = cursor.fetchone()
+        if row is None:
+            ExamAlertCounter.objects.get_or_create(exam_id=alert.exam_id)  # the exam's first alert
+            return _alert_number(alert)
+        if connection.vendor != "postgresql":
+            cursor.execute(f"UPDATE {alerts} SET sequence = %s WHERE id = %s", [row[0], alert.pk])
+    alert.sequence = row[0]
 
 
 # An arbitrary namespace for the advisory locks of this module (first key of the pair).

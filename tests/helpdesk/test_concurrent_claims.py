@@ -1,37 +1,13 @@
-import threading
-
 import pytest
-from django.db import connection
 
 from invigilate.audit.services import audit_chain_verify
 from invigilate.helpdesk.models import HelpRequest, HelpStatus
 from invigilate.helpdesk.services import HelpRequestConflict, help_request_claim, help_request_submit
+from tests.racing import race
 
 from .conftest import add_technician, ask_help
 
 pytestmark = pytest.mark.postgres
-
-
-def race(workers: int, work) -> list:
-    """Run ``work(i)`` in real threads, each on its own database connection, released together."""
-    start = threading.Barrier(workers)
-    results: list = [None] * workers
-
-    def run(index):
-        try:
-            start.wait()
-            results[index] = work(index)
-        except Exception as error:  # noqa: BLE001  (the result is what the test checks)
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return results
 
 
 def test_exactly_one_of_racing_technicians_claims_a_request(world):

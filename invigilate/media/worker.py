@@ -32,6 +32,7 @@ from invigilate.realtime.events import event_build
 from invigilate.realtime.groups import device_group, room_group
 
 from . import services
+from .datagrams import datagram_reads_drain_install
 from .db import db
 from .ice import ice_servers_for_worker
 from .passthrough import (
@@ -290,6 +291,7 @@ class LoopLagProbe:
 class MediaWorkerRuntime:
     def __init__(self, *, name: str | None = None, detectors=None):
         aiortc_rate_counter_replace()
+        datagram_reads_drain_install()
         self.name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.peers: dict[int, CandidatePeer] = {}
         self.viewers: dict[str, ViewerPeer] = {}

@@ -11,9 +11,11 @@ the watched candidates fell behind first, on every track (bench/media, runs 9-13
 
 ``datagram_reads_drain_install`` makes the loop's datagram transports read up to
 ``DATAGRAMS_PER_WAKEUP`` datagrams per wake-up (until the socket is empty), so a socket is
-served at its own rate and the loop goes round less often. It changes the transports made
-after it is called, in this process (the media worker's, or the web process's in the
-embedded default, where aiortc's ICE sockets are the only UDP transports).
+served at its own rate and the loop goes round less often. It replaces the method on
+asyncio's (private) datagram transport class, so every UDP transport of this process reads
+this way, those already open included: the media worker's, or the web process's in the
+embedded default, where aiortc's ICE sockets are the only UDP transports. The install
+refuses to run on an asyncio whose class does not look like the one this was written for.
 """
 
 from asyncio import selector_events

@@ -4,11 +4,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from invigilate.audit.services import actor_label_for_registration, audit_record
 from invigilate.exams.models import Exam, Registration
+from invigilate.exams.services import local_time_text
 
 from . import throttle
 from .id_numbers import id_number_hash, id_number_validate
@@ -44,10 +45,6 @@ def _address_key(address: str | None) -> str:
     return f"login-fail:address:{address or '-'}"
 
 
-def _local(dt) -> str:
-    return formats.date_format(timezone.localtime(dt), "DATETIME_FORMAT")
-
-
 def _in_incident_window(registration: Registration, now) -> bool:
     """After the end, a candidate who took part may come back until the incident window
     closes, to finish uploads or report what went wrong (the journey shows only the
@@ -70,12 +67,12 @@ def _choose_registration(matches: list[Registration], now) -> Registration:
         exam = upcoming[0].exam
         raise CandidateLoginRefused(
             _("Sign-in for %(exam)s opens at %(time)s (%(minutes)s minutes before the start).")
-            % {"exam": exam.title, "time": _local(exam.join_opens_at), "minutes": exam.join_opens_minutes_before},
+            % {"exam": exam.title, "time": local_time_text(exam.join_opens_at), "minutes": exam.join_opens_minutes_before},
             code="window_not_open",
         )
     exam = max(matches, key=lambda r: r.exam.ends_at).exam
     raise CandidateLoginRefused(
-        _("%(exam)s ended at %(time)s; sign-in is closed.") % {"exam": exam.title, "time": _local(exam.ends_at)},
+        _("%(exam)s ended at %(time)s; sign-in is closed.") % {"exam": exam.title, "time": local_time_text(exam.ends_at)},
         code="window_closed",
     )
 
@@ -98,7 +95,7 @@ def _check_exam_rules(registration: Registration, now) -> None:
     first_entry = registration.stage == Registration.Stage.NOT_JOINED
     if first_entry and now >= exam.late_entry_closes_at:
         raise CandidateLoginRefused(
-            _("The exam started at %(time)s and late entry is not allowed.") % {"time": _local(exam.starts_at)},
+            _("The exam started at %(time)s and late entry is not allowed.") % {"time": local_time_text(exam.starts_at)},
             code="late_entry",
         )
 

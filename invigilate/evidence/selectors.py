@@ -132,6 +132,14 @@ def _segment_state(*, expected_at: datetime | None, uploading: bool, late_after:
     return "uploading" if uploading else "pending"
 
 
+def _last_expected_seq(recording: Recording, *, highest_created: int | None) -> int:
+    """The recording's last expected segment: its final one if its client ended it, else the
+    highest number the client reported or created an upload for (-1: none yet)."""
+    if recording.final_seq is not None:
+        return recording.final_seq
+    return max(recording.last_seq, -1 if highest_created is None else highest_created)
+
+
 def evidence_status_for_registration(*, registration: Registration, now: datetime | None = None) -> EvidenceStatus:
     """What this candidate's devices said they recorded, what arrived, and what is late or missing.
 
@@ -162,8 +170,7 @@ def evidence_status_for_registration(*, registration: Registration, now: datetim
         for index, recording in enumerate(runs):
             segments = uploads.get(recording.pk, {})
             superseded = index < len(runs) - 1
-            last = recording.final_seq if recording.final_seq is not None else max(
-                [recording.last_seq, *segments.keys()])
+            last = _last_expected_seq(recording, highest_created=max(segments, default=None))
             status.recordings += 1
             if recording.final_seq is None and not superseded:
                 status.open_recordings += 1
@@ -209,8 +216,7 @@ def evidence_late_counts(*, registration_ids: list[int], now: datetime | None = 
         exam = recording.registration.exam
         if recording.started_at is None or now >= exam.incident_window_closes_at:
             continue
-        last = recording.final_seq if recording.final_seq is not None else max(
-            recording.last_seq, -1 if recording.created_max is None else recording.created_max)
+        last = _last_expected_seq(recording, highest_created=recording.created_max)
         late_after = exam_rules(exam).evidence_late_after_seconds
         # Segment s is late once started_at + (s + 1) * segment_seconds + late_after < now.
         elapsed = (now - recording.started_at).total_seconds() - late_after

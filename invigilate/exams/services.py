@@ -128,7 +128,8 @@ class JourneyError(Exception):
         self.code = code
 
 
-def _local(moment: datetime) -> str:
+def local_time_text(moment: datetime) -> str:
+    """A moment as the reader's locale writes date and time, in the project's time zone (for messages)."""
     return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
 
 
@@ -233,7 +234,7 @@ def exam_open_for(*, registration: Registration, now: datetime | None = None) ->
     now = now or timezone.now()
     if now < registration.exam.starts_at:
         raise JourneyError(
-            _("The exam starts at %(time)s.") % {"time": _local(registration.exam.starts_at)}, code="not_started"
+            _("The exam starts at %(time)s.") % {"time": local_time_text(registration.exam.starts_at)}, code="not_started"
         )
     with transaction.atomic():
         progress, _created = JourneyProgress.objects.get_or_create(
@@ -488,7 +489,7 @@ def _require_writable(registration: Registration, now: datetime) -> None:
     if now >= exam.ends_at:
         raise JourneyError(
             _("The exam ended at %(time)s; answers written after the end are not accepted.")
-            % {"time": _local(exam.ends_at)},
+            % {"time": local_time_text(exam.ends_at)},
             code="deadline_passed",
         )
     _require_stage(registration, Stage.IN_EXAM)
@@ -595,7 +596,7 @@ def _window_open(registration: Registration, moment: datetime) -> None:
     if moment >= exam.incident_window_closes_at:
         raise JourneyError(
             _("Uploads closed at %(time)s, %(minutes)s minutes after the end of the exam.")
-            % {"time": _local(exam.incident_window_closes_at), "minutes": exam.incident_window_minutes},
+            % {"time": local_time_text(exam.incident_window_closes_at), "minutes": exam.incident_window_minutes},
             code="window_closed",
         )
 
@@ -696,7 +697,7 @@ def submission_submit(*, registration: Registration, how: str, now: datetime | N
         if not exam.early_submission_allowed:
             raise JourneyError(
                 _("Early submission is not allowed. Your answers are submitted at %(time)s.")
-                % {"time": _local(exam.ends_at)},
+                % {"time": local_time_text(exam.ends_at)},
                 code="early",
             )
     with transaction.atomic():
@@ -834,7 +835,7 @@ def incident_report_file(*, registration: Registration, text: str, now: datetime
         raise JourneyError(
             _("Reports were accepted until %(time)s, %(minutes)s minutes after the end of the exam; "
               "this one is too late. Please call the support number.")
-            % {"time": _local(exam.incident_window_closes_at), "minutes": exam.incident_window_minutes},
+            % {"time": local_time_text(exam.incident_window_closes_at), "minutes": exam.incident_window_minutes},
             code="window_closed",
         )
     with transaction.atomic():

@@ -3,6 +3,8 @@
 // the database is the truth, so on every (re)connect, and every few seconds, the page asks
 // for everything changed since its cursor and nothing pushed-but-dropped stays missing.
 
+import { staffSocketOpen } from "./staff-socket.js";
+
 const root = document.getElementById("dashboard");
 const feed = () => document.getElementById("feed");
 const wall = () => document.getElementById("wall");
@@ -10,10 +12,8 @@ const statusLine = document.getElementById("live-status");
 const SYNC_EVERY_MS = 10000;
 const baseTitle = document.title;
 
-let socket = null;
+let connection = null;
 let cursor = root.dataset.renderedAt || null;
-let retryDelay = 500;
-let stopped = false;
 let selected = null; // the alert the keyboard is on
 
 function parse(html) {
@@ -171,7 +171,7 @@ function refreshDrawer(registrationId) {
 // --- the socket ----------------------------------------------------------------------
 
 function sync() {
-  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "sync", since: cursor }));
+  if (connection) connection.send({ type: "sync", since: cursor });
 }
 
 const handlers = {
@@ -187,44 +187,11 @@ const handlers = {
   },
   reload: () => location.reload(),
   "session.revoked": () => {
-    stopped = true;
+    connection.stop();
     setStatus(root.dataset.labelOffline, false);
     location.reload(); // the server decides where a signed-out or unassigned user lands
   },
 };
-
-function connect() {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  socket = new WebSocket(`${scheme}://${location.host}${root.dataset.socket}`);
-  socket.addEventListener("open", () => {
-    retryDelay = 500;
-    sync();
-  });
-  socket.addEventListener("message", (event) => {
-    let message;
-    try {
-      message = JSON.parse(event.data);
-    } catch {
-      return;
-    }
-    const handler = handlers[message.type];
-    if (handler) handler(message);
-    else document.dispatchEvent(new CustomEvent("socket-message", { detail: message })); // for included panels
-  });
-  socket.addEventListener("close", (event) => {
-    if (stopped) return;
-    setStatus(root.dataset.labelOffline, false);
-    if (event.code === 4401 || event.code === 4403) {
-      location.reload();
-      return;
-    }
-    setTimeout(() => {
-      connect();
-      if (window.htmx) window.htmx.trigger(document.body, "wall-reload"); // tiles may be stale too
-    }, retryDelay);
-    retryDelay = Math.min(retryDelay * 2, 10000);
-  });
-}
 
 // --- keyboard ------------------------------------------------------------------------
 
@@ -324,4 +291,11 @@ arrangeWall();
 refreshCounts();
 applyClosedFilter();
 setInterval(sync, SYNC_EVERY_MS);
-connect();
+connection = staffSocketOpen({
+  path: root.dataset.socket,
+  handlers,
+  onOpen: sync,
+  onOffline: () => setStatus(root.dataset.labelOffline, false),
+  // The tiles may be stale too: the wall reloads them when the socket is back.
+  onReconnect: () => window.htmx && window.htmx.trigger(document.body, "wall-reload"),
+});

@@ -2,12 +2,12 @@
 // The server pushes rendered rows (the same template as the first load); a (re)connect asks
 // for everything again, so nothing dropped stays missing. A new escalation beeps.
 
+import { staffSocketOpen } from "./staff-socket.js";
+
 const root = document.getElementById("supervision");
 const statusLine = document.getElementById("live-status");
 const baseTitle = document.title;
-let socket = null;
-let retryDelay = 500;
-let stopped = false;
+let connection = null;
 let changedTimer = null;
 
 function parse(html, wrapper = "template") {
@@ -98,43 +98,18 @@ const handlers = {
   "supervision.note_added": changed,
   reload: () => location.reload(),
   "session.revoked": () => {
-    stopped = true;
+    connection.stop();
     location.reload();
   },
 };
-
-function connect() {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  socket = new WebSocket(`${scheme}://${location.host}${root.dataset.socket}`);
-  socket.addEventListener("open", () => {
-    retryDelay = 500;
-    socket.send(JSON.stringify({ type: "sync" }));
-  });
-  socket.addEventListener("message", (event) => {
-    let message;
-    try {
-      message = JSON.parse(event.data);
-    } catch {
-      return;
-    }
-    const handler = handlers[message.type];
-    if (handler) handler(message);
-    else document.dispatchEvent(new CustomEvent("socket-message", { detail: message }));
-  });
-  socket.addEventListener("close", (event) => {
-    if (stopped) return;
-    setStatus(root.dataset.labelOffline, false);
-    if (event.code === 4401 || event.code === 4403) {
-      location.reload();
-      return;
-    }
-    setTimeout(connect, retryDelay);
-    retryDelay = Math.min(retryDelay * 2, 10000);
-  });
-}
 
 window.addEventListener("focus", () => {
   if (!document.querySelector("#escalations .escalation")) document.title = baseTitle;
 });
 sortRooms();
-connect();
+connection = staffSocketOpen({
+  path: root.dataset.socket,
+  handlers,
+  onOpen: () => connection.send({ type: "sync" }),
+  onOffline: () => setStatus(root.dataset.labelOffline, false),
+});

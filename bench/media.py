@@ -542,10 +542,11 @@ class Bench:
     async def _thumbnails(self) -> None:
         while True:
             event = await self.layer.receive(self.thumbnail_channel)
-            if event.get("type") == "media.thumbnail":
+            if event.get("type") == "media.thumbnails":
                 from datetime import datetime
 
-                self.thumbnails[event["registration_id"]] = datetime.fromisoformat(event["taken_at"]).timestamp()
+                for thumbnail in event["thumbnails"]:
+                    self.thumbnails[thumbnail["registration_id"]] = datetime.fromisoformat(thumbnail["taken_at"]).timestamp()
 
     async def _watch_quality(self, candidate: Candidate) -> None:
         """Plays the page's side of "media.quality" for a watched candidate."""

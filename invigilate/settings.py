@@ -293,6 +293,8 @@ MEDIA_WORKER_DEAD_AFTER_SECONDS = float(os.environ.get("MEDIA_WORKER_DEAD_AFTER_
 MEDIA_WORKER_MAX_LOAD = float(os.environ.get("MEDIA_WORKER_MAX_LOAD", "0.8"))
 MEDIA_THUMBNAIL_CAMERA_SECONDS = float(os.environ.get("MEDIA_THUMBNAIL_CAMERA_SECONDS", "1"))
 MEDIA_THUMBNAIL_SCREEN_SECONDS = float(os.environ.get("MEDIA_THUMBNAIL_SCREEN_SECONDS", "5"))
+# The wall's thumbnails of a room leave the worker together, at most this late (seconds).
+MEDIA_THUMBNAIL_BATCH_SECONDS = float(os.environ.get("MEDIA_THUMBNAIL_BATCH_SECONDS", "0.2"))
 MEDIA_THUMBNAIL_KEEP_MINUTES = int(os.environ.get("MEDIA_THUMBNAIL_KEEP_MINUTES", "30"))
 MEDIA_RECORDING = env_bool("MEDIA_RECORDING", True)
 MEDIA_RECORDING_SEGMENT_SECONDS = float(os.environ.get("MEDIA_RECORDING_SEGMENT_SECONDS", "60"))

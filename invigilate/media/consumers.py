@@ -98,7 +98,7 @@ class RoomMediaConsumer(PushEventsMixin, AsyncJsonWebsocketConsumer):
     async def dispatch(self, message):
         # Only thumbnails leave through this socket; the room group carries other apps' events.
         kind = message["type"]
-        if kind.startswith("websocket.") or kind in ("media.thumbnail", "session.revoked"):
+        if kind.startswith("websocket.") or kind in ("media.thumbnails", "session.revoked"):
             await super().dispatch(message)
 
 

@@ -2,9 +2,10 @@
 
 from invigilate.realtime.events import event_type_register
 
-# To a room's dashboards: a new wall thumbnail of one candidate (the wall's tiles update
-# <img data-thumbnail-for="registration id">). ``url`` is an authorised view of this app.
-event_type_register("media.thumbnail", {"registration_id", "url", "taken_at"})
+# To a room's dashboards: the room's new wall thumbnails, ``thumbnails`` a list of
+# {registration_id, url, taken_at} (the wall's tiles update <img data-thumbnail-for=
+# "registration id">). ``url`` is an authorised view of this app.
+event_type_register("media.thumbnails", {"thumbnails"})
 # To a candidate's page: the media worker's answer to its offer.
 event_type_register("media.answer", {"source", "sdp", "sdp_type"})
 # To a candidate's page: send more (someone is watching) or less (nobody is).

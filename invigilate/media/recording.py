@@ -3,8 +3,15 @@
 A ``SegmentRecorder`` subscribes to encoded-frame hubs (camera + microphone in one file,
 the screen in another), starts each segment on a video keyframe, and rotates every
 ``MEDIA_RECORDING_SEGMENT_SECONDS``. A closed segment's SHA-256 goes into the audit chain.
+
+Closing a segment (the container's trailer, then reading the file back for its SHA-256) is
+the one slow step: a few milliseconds per file, and every candidate who joined in the same
+minute rotates in the same second. A recorder given ``defer`` hands that step to it (the
+worker runs it in a thread and reports on the loop), and ``first_segment_seconds`` lets the
+worker spread the first rotation of candidates who joined together.
 """
 
+import functools
 import hashlib
 import io
 import logging
@@ -58,17 +65,23 @@ class SegmentRecorder:
 
     ``on_segment(path, sequence, started_at, ended_at, duration, size, sha256)`` is called
     for each finished file; the caller records it (a database write, off the event loop).
+    ``defer(finish, then)``, if given, runs ``then(**finish())`` later and elsewhere for a
+    segment closed by rotation; ``stop()`` always finishes its segment before it returns.
     """
 
     def __init__(self, *, directory: Path, name: str, video: EncodedTrackHub, audio: EncodedTrackHub | None,
-                 segment_seconds: float, on_segment: Callable[..., None]):
+                 segment_seconds: float, on_segment: Callable[..., None],
+                 first_segment_seconds: float | None = None,
+                 defer: Callable[[Callable[[], dict], Callable[..., None]], None] | None = None):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.name = name
         self.video = video
         self.audio = audio
         self.segment_seconds = segment_seconds
+        self.first_segment_seconds = first_segment_seconds or segment_seconds
         self.on_segment = on_segment
+        self.defer = defer
         self.sequence = 0
         self.container = None
         self.path: Path | None = None
@@ -113,8 +126,9 @@ class SegmentRecorder:
         self.container.mux(packet)
 
     def _on_video(self, frame: EncodedFrame) -> None:
+        length = self.first_segment_seconds if self.sequence == 1 else self.segment_seconds
         if self.container is not None and not self.rotate_requested and (
-            time.monotonic() - self.started_monotonic >= self.segment_seconds
+            time.monotonic() - self.started_monotonic >= length
         ):
             self.rotate_requested = True
             self.video.request_keyframe()
@@ -122,7 +136,7 @@ class SegmentRecorder:
             if not frame.keyframe:
                 self.video.request_keyframe()
                 return
-            self._close()
+            self._close(defer=self.defer)
             self._open(frame)
         pts = (frame.timestamp - self.video_origin) * 1000 // frame.clock_rate
         if pts <= self.last_video_pts:  # a repeated or reordered timestamp: WebM needs monotonic
@@ -150,25 +164,34 @@ class SegmentRecorder:
         except av.FFmpegError:
             logger.exception("muxing into %s failed", self.path)
 
-    def _close(self) -> None:
+    def _close(self, *, defer=None) -> None:
         if self.container is None:
             return
-        self.container.close()
-        self.container = None
-        ended = time.time()
-        path = self.path
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        self.on_segment(
-            path=str(path), sequence=self.sequence,
-            started_at=datetime.fromtimestamp(self.started_wall, UTC), ended_at=datetime.fromtimestamp(ended, UTC),
-            duration_seconds=max(self.last_video_pts, self.last_audio_pts, 0) / 1000,
-            size_bytes=os.path.getsize(path), sha256=digest.hexdigest(),
-        )
+        container, path, self.container = self.container, self.path, None
+        fields = {
+            "path": str(path), "sequence": self.sequence,
+            "started_at": datetime.fromtimestamp(self.started_wall, UTC),
+            "ended_at": datetime.fromtimestamp(time.time(), UTC),
+            "duration_seconds": max(self.last_video_pts, self.last_audio_pts, 0) / 1000,
+        }
+        finish = functools.partial(segment_finish, container, path, fields)
+        if defer is None:
+            self.on_segment(**finish())
+        else:
+            defer(finish, self.on_segment)
 
     def stop(self) -> None:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._close()
+
+
+def segment_finish(container, path: Path, fields: dict) -> dict:
+    """Write the segment's trailer, then read it back for its size and SHA-256 (any thread:
+    the container is no longer the recorder's)."""
+    container.close()
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return {**fields, "size_bytes": os.path.getsize(path), "sha256": digest.hexdigest()}

@@ -11,16 +11,21 @@ Messages it understands (``type``):
 - ``media.viewer_offer`` / ``media.viewer_close``: a focus view opens / closes;
 - ``media.stats``: frames received per track, event-loop lag and CPU -> ``media.stats`` to
   ``reply_channel`` (what ``bench/media`` and an operator read).
+
+What it sends a room's dashboards: ``media.thumbnails``, the room's new wall thumbnails of
+the last ``MEDIA_THUMBNAIL_BATCH_SECONDS`` in one event (``WallThumbnails``).
 """
 
 import asyncio
 import functools
 import logging
 import os
+import random
 import socket
 import time
 import uuid
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -144,11 +149,11 @@ class CandidatePeer:
             if detectors is not None:
                 detectors.video_frame(self, name, jpeg, taken_at, picture)
             if name == "camera":  # the wall's tile shows the camera; screens are kept for the review
-                await self.runtime.layer.group_send(room_group(self.room_id), event_build(
-                    "media.thumbnail", registration_id=self.registration_id,
-                    url=thumbnail_url(registration_id=self.registration_id, track=name, taken_ms=taken_ms),
-                    taken_at=datetime.fromtimestamp(taken_at, UTC).isoformat(),
-                ))
+                self.runtime.wall.add(self.room_id, {
+                    "registration_id": self.registration_id,
+                    "url": thumbnail_url(registration_id=self.registration_id, track=name, taken_ms=taken_ms),
+                    "taken_at": datetime.fromtimestamp(taken_at, UTC).isoformat(),
+                })
         except Exception:
             logger.exception("thumbnail of %s/%s failed", self.registration_id, name)
 
@@ -166,14 +171,17 @@ class CandidatePeer:
             return
         directory = Path(settings.MEDIA_ROOT) / "recordings" / str(self.registration_id)
         groups = [("camera", "camera", "microphone"), ("screen", "screen", None)]
+        segment = settings.MEDIA_RECORDING_SEGMENT_SECONDS
+        # A room joins within the same minute: a random first length spreads its rotations.
+        first = segment * random.uniform(0.5, 1.0)
         for track, video, audio in groups:
             if video not in self.hubs:
                 continue
             self.recorders.append(SegmentRecorder(
                 directory=directory, name=f"{track}-{self.peer_id}", video=self.hubs[video],
                 audio=self.hubs.get(audio) if audio else None,
-                segment_seconds=settings.MEDIA_RECORDING_SEGMENT_SECONDS,
-                on_segment=self._segment_done(track),
+                segment_seconds=segment, first_segment_seconds=first,
+                on_segment=self._segment_done(track), defer=self.runtime.segment_finish_defer,
             ))
 
     def _segment_done(self, track: str):
@@ -266,6 +274,33 @@ class ViewerPeer:
         await self.pc.close()
 
 
+class WallThumbnails:
+    """Wall thumbnails to the rooms' dashboards, one ``media.thumbnails`` event per room per
+    ``interval``: a room of 50 cameras at one picture a second is 5 channel-layer messages a
+    second at 0.2 s instead of 50, for the worker and for every dashboard's socket. A
+    candidate's newer picture replaces an older one not yet sent; each keeps its own
+    ``taken_at``."""
+
+    def __init__(self, runtime: "MediaWorkerRuntime", *, interval: float):
+        self.runtime = runtime
+        self.interval = interval
+        self.pending: dict[int, dict[int, dict]] = {}
+
+    def add(self, room_id: int, thumbnail: dict) -> None:
+        batch = self.pending.get(room_id)
+        if batch is None:
+            batch = self.pending[room_id] = {}
+            asyncio.get_running_loop().call_later(self.interval, self._flush, room_id)
+        batch[thumbnail["registration_id"]] = thumbnail
+
+    def _flush(self, room_id: int) -> None:
+        batch = self.pending.pop(room_id, None)
+        if batch:
+            self.runtime.spawn(self.runtime.layer.group_send(
+                room_group(room_id), event_build("media.thumbnails", thumbnails=list(batch.values()))
+            ))
+
+
 class LoopLagProbe:
     """How late the event loop wakes up: the first sign of a worker running out of core.
 
@@ -303,11 +338,27 @@ class MediaWorkerRuntime:
         self._background: set[asyncio.Task] = set()
         self.stopped = asyncio.Event()
         self.lag = LoopLagProbe()
+        self.wall = WallThumbnails(self, interval=settings.MEDIA_THUMBNAIL_BATCH_SECONDS)
+        # Rotated recording segments are closed and hashed here, one at a time.
+        self.segment_closer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segment-close")
 
     def spawn(self, coroutine) -> None:
         task = asyncio.ensure_future(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    def segment_finish_defer(self, finish, then) -> None:
+        """A recorder's ``defer``: ``finish`` (trailer + SHA-256) in the closer's thread, then
+        ``then(**fields)`` back on the loop."""
+        async def run() -> None:
+            try:
+                fields = await asyncio.get_running_loop().run_in_executor(self.segment_closer, finish)
+            except Exception:
+                logger.exception("closing a recording segment failed")
+                return
+            then(**fields)
+
+        self.spawn(run())
 
     async def start(self) -> "MediaWorkerRuntime":
         self.layer = get_channel_layer()
@@ -337,6 +388,7 @@ class MediaWorkerRuntime:
             )
         if self.detectors is not None:
             self.detectors.stop()
+        await asyncio.get_running_loop().run_in_executor(None, self.segment_closer.shutdown)
         if self.worker_id is not None:
             await db(services.media_worker_stop)(worker_id=self.worker_id)
         self.stopped.set()

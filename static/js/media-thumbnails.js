@@ -1,5 +1,16 @@
-// Live thumbnails of a room: <img data-thumbnail-for="<registration id>"> follow "media.thumbnail".
-// (The invigilators' wall has its own socket and does the same with the same event.)
+// Live thumbnails of a room: <img data-thumbnail-for="<registration id>"> follow
+// "media.thumbnails" (the room's new pictures, several candidates per message). The
+// invigilators' wall has its own socket and shows the same event with thumbnailsShow.
+
+export function thumbnailsShow(message, root = document) {
+  for (const thumbnail of message.thumbnails || []) {
+    for (const image of root.querySelectorAll(`img[data-thumbnail-for="${thumbnail.registration_id}"]`)) {
+      image.src = thumbnail.url;
+      image.hidden = false;
+      image.dataset.takenAt = thumbnail.taken_at;
+    }
+  }
+}
 
 export function followThumbnails(root) {
   const roomId = root.dataset.room;
@@ -10,11 +21,7 @@ export function followThumbnails(root) {
     socket.addEventListener("open", () => { delay = 500; });
     socket.addEventListener("message", (event) => {
       const message = JSON.parse(event.data);
-      if (message.type !== "media.thumbnail") return;
-      const image = root.querySelector(`img[data-thumbnail-for="${message.registration_id}"]`);
-      if (!image) return;
-      image.src = message.url;
-      image.dataset.takenAt = message.taken_at;
+      if (message.type === "media.thumbnails") thumbnailsShow(message, root);
     });
     socket.addEventListener("close", (event) => {
       if (event.code === 4401 || event.code === 4403) return;

@@ -3,6 +3,7 @@
 // the database is the truth, so on every (re)connect, and every few seconds, the page asks
 // for everything changed since its cursor and nothing pushed-but-dropped stays missing.
 
+import { thumbnailsShow } from "./media-thumbnails.js";
 import { staffSocketOpen } from "./staff-socket.js";
 
 const root = document.getElementById("dashboard");
@@ -144,14 +145,6 @@ function arrangeWall() {
   }
 }
 
-function showThumbnail(message) {
-  for (const img of document.querySelectorAll(`img[data-thumbnail-for="${message.registration_id}"]`)) {
-    img.src = message.url;
-    img.hidden = false;
-    img.dataset.takenAt = message.taken_at;
-  }
-}
-
 function markSignal(message) {
   const time = document.querySelector(`#tile-${message.registration_id} .last-signal`);
   if (time) {
@@ -178,7 +171,7 @@ const handlers = {
   alert: upsertAlert,
   tile: replaceTile,
   "signal.recorded": markSignal,
-  "media.thumbnail": showThumbnail,
+  "media.thumbnails": (m) => thumbnailsShow(m),
   "warning.confirmed": (m) => refreshDrawer(m.registration_id),
   "action.recorded": (m) => refreshDrawer(m.registration_id),
   synced: (m) => {

@@ -68,9 +68,11 @@ async def test_it_carries_a_candidate_to_thumbnails_focus_view_recording_and_gap
         deadline = time.monotonic() + 10
         while True:
             event = await asyncio.wait_for(layer.receive(wall), max(0.1, deadline - time.monotonic()))
-            if event["type"] == "media.thumbnail":
+            if event["type"] == "media.thumbnails":
                 break
-        assert set(event) == {"type", "registration_id", "url", "taken_at"}
+        assert set(event) == {"type", "thumbnails"}
+        [event] = event["thumbnails"]
+        assert set(event) == {"registration_id", "url", "taken_at"}
         assert event["registration_id"] == world.candidate.pk
         assert time.monotonic() - started < 5
         invigilator = Client()

@@ -1,7 +1,9 @@
 """Packet-copy recording: a segment made from encoded frames is a valid WebM of the right length."""
 
 import fractions
+import hashlib
 import time
+from pathlib import Path
 
 import av
 import numpy as np
@@ -10,7 +12,7 @@ from invigilate.media.passthrough import EncodedFrame, EncodedTrackHub, vp8_dime
 from invigilate.media.recording import SegmentRecorder
 
 
-def vp8_frames(count: int, width: int = 320, height: int = 240) -> list[bytes]:
+def vp8_frames(count: int, width: int = 320, height: int = 240, *, keyframes: bool = False) -> list[bytes]:
     encoder = av.CodecContext.create("libvpx", "w")
     encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
     encoder.time_base = fractions.Fraction(1, 10)
@@ -20,6 +22,8 @@ def vp8_frames(count: int, width: int = 320, height: int = 240) -> list[bytes]:
         frame = av.VideoFrame.from_ndarray(np.full((height, width, 3), index * 5 % 255, np.uint8), format="rgb24")
         frame = frame.reformat(format="yuv420p")
         frame.pts = index
+        if keyframes:
+            frame.pict_type = av.video.frame.PictureType.I
         frames.append(b"".join(bytes(packet) for packet in encoder.encode(frame)))
     return frames
 
@@ -61,3 +65,35 @@ def test_it_records_copied_packets_into_webm_without_opening_encoders(tmp_path):
         assert container.streams.audio[0].codec_context.name == "opus"
         assert sum(1 for _ in container.decode(video=0)) == 30
     assert 2.8 <= segments[0]["duration_seconds"] <= 3.1
+
+
+def test_a_rotated_segment_is_finished_where_the_worker_says_and_the_first_one_may_be_shorter(tmp_path):
+    video = EncodedTrackHub(kind="video")
+    frames = vp8_frames(12, keyframes=True)
+    video.dimensions = vp8_dimensions(frames[0])
+    deferred, segments = [], []
+    recorder = SegmentRecorder(
+        directory=tmp_path, name="screen-1", video=video, audio=None, segment_seconds=0.4, first_segment_seconds=0.2,
+        on_segment=lambda **fields: segments.append(fields), defer=lambda finish, then: deferred.append((finish, then)),
+    )
+    started = time.monotonic()
+    for index, data in enumerate(frames):  # 10 fps, every frame a keyframe: a rotation cuts where it is due
+        for subscriber in video.subscribers:
+            subscriber(EncodedFrame(data, index * 9000, 90000, "video", True, time.monotonic()))
+        time.sleep(max(0.0, started + (index + 1) / 10 - time.monotonic()))
+
+    # Two rotations (after ~0.2 s, then ~0.4 s) were handed over, not finished in place.
+    assert len(deferred) == 2 and segments == []
+    for finish, then in deferred:
+        then(**finish())
+    recorder.stop()  # the last segment is finished before stop() returns
+    assert [segment["sequence"] for segment in segments] == [1, 2, 3]
+    durations = [segment["duration_seconds"] for segment in segments]
+    assert 0.1 <= durations[0] <= 0.3 and 0.3 <= durations[1] <= 0.5
+    decoded = 0
+    for segment in segments:
+        with av.open(segment["path"]) as container:
+            decoded += sum(1 for _ in container.decode(video=0))
+        assert hashlib.sha256(Path(segment["path"]).read_bytes()).hexdigest() == segment["sha256"]
+        assert Path(segment["path"]).stat().st_size == segment["size_bytes"]
+    assert decoded == 12  # every frame kept, in one segment or the next

@@ -143,8 +143,9 @@ async def test_it_refreshes_a_tile_when_the_stage_changes(live_world):
 
 async def test_it_forwards_thumbnails(live_world):
     socket = await connected_socket(live_world.invigilator, live_world.room_a)
-    event = {"type": "media.thumbnail", "registration_id": live_world.candidate.pk, "url": "/media/t/1.jpg",
-             "taken_at": "2026-01-01T00:00:00+00:00"}
+    event = {"type": "media.thumbnails", "thumbnails": [
+        {"registration_id": live_world.candidate.pk, "url": "/media/t/1.jpg", "taken_at": "2026-01-01T00:00:00+00:00"},
+    ]}
     await get_channel_layer().group_send(room_group(live_world.room_a.pk), event)
     assert await socket.receive_json_from(timeout=3) == event
     await socket.disconnect()

@@ -4,7 +4,6 @@ interval; rotated recording segments are finished in a thread of their own."""
 import asyncio
 
 import pytest
-
 from channels.layers import get_channel_layer
 
 from invigilate.media.worker import WallThumbnails

@@ -19,17 +19,22 @@ function load(player, index, offsetSeconds, play) {
   const segment = player.playlist.segments[index];
   player.index = index;
   player.label.textContent = `${index + 1} / ${player.playlist.segments.length}`;
-  const start = () => {
-    player.video.currentTime = Math.max(0, offsetSeconds);
-    if (play) player.video.play().catch(() => {});
-  };
+  // The latest request wins: a "play here" clicked while the segment is still loading must
+  // not be undone by the position asked for when the loading began.
+  player.target = {offset: Math.max(0, offsetSeconds), play};
   if (player.video.dataset.src === segment.url) {
-    start();
-    return;
+    if (player.video.readyState >= HTMLMediaElement.HAVE_METADATA) start(player);
+    return; // otherwise the pending "loadedmetadata" starts it
   }
   player.video.dataset.src = segment.url;
   player.video.src = segment.url;
-  player.video.addEventListener("loadedmetadata", start, {once: true});
+  player.video.addEventListener("loadedmetadata", () => start(player), {once: true});
+}
+
+function start(player) {
+  const {offset, play} = player.target;
+  if (Math.abs(player.video.currentTime - offset) > 0.01) player.video.currentTime = offset;
+  if (play) player.video.play().catch(() => {});
 }
 
 // The segment covering ``at`` (ms since the epoch), else the next one after it.

@@ -48,8 +48,10 @@ def test_a_reviewer_sees_the_timeline_plays_the_recording_and_decides(live_world
     video = page.locator("figure.player video").first
     video.evaluate("v => { window.seeks = []; v.addEventListener('seeked', () => window.seeks.push(v.currentTime)); }")
     alert.get_by_role("button", name="play here").click()
+    # currentTime moves as soon as the seek starts; "seeked" fires later: wait for both.
     page.wait_for_function(
-        "v => v.videoWidth > 0 && v.currentTime > 0", arg=video.element_handle(), timeout=10_000)
+        "v => v.videoWidth > 0 && v.currentTime > 0 && window.seeks.length > 0", arg=video.element_handle(),
+        timeout=10_000)
     assert video.evaluate("v => v.videoWidth") == 160
     # The alert came 1 s into the recording: the player was put there, not at the start.
     assert 0.9 <= page.evaluate("window.seeks[0]") <= 1.1

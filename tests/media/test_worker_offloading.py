@@ -4,7 +4,7 @@ interval; rotated recording segments are finished in a thread of their own."""
 import asyncio
 
 import pytest
-from channels.layers import get_channel_layer
+from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers, get_channel_layer
 
 from invigilate.media.worker import WallThumbnails
 from invigilate.realtime.groups import room_group
@@ -12,7 +12,9 @@ from invigilate.realtime.groups import room_group
 
 class Runtime:
     def __init__(self):
-        self.layer = get_channel_layer()
+        # A layer of its own: the process-wide one may hold a receive lock of an earlier
+        # test's event loop (channels_redis binds them to the loop that made them).
+        self.layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
         self.tasks = []
 
     def spawn(self, coroutine):

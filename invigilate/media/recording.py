@@ -87,6 +87,7 @@ class SegmentRecorder:
         self.path: Path | None = None
         self.started_wall: float = 0
         self.started_monotonic: float = 0
+        self.length = self.first_segment_seconds  # of the segment being written
         self.rotate_requested = False
         self.video_stream = self.audio_stream = None
         self.video_origin: int | None = None
@@ -110,6 +111,7 @@ class SegmentRecorder:
         if self.audio is not None:
             self.audio_stream = self.container.add_stream_from_template(audio)
             self.audio_stream.time_base = Fraction(1, 1000)
+        self.length = self.first_segment_seconds if self.sequence == 1 else self.segment_seconds
         self.started_wall = time.time()
         self.started_monotonic = time.monotonic()
         self.video_origin = frame.timestamp
@@ -126,9 +128,8 @@ class SegmentRecorder:
         self.container.mux(packet)
 
     def _on_video(self, frame: EncodedFrame) -> None:
-        length = self.first_segment_seconds if self.sequence == 1 else self.segment_seconds
         if self.container is not None and not self.rotate_requested and (
-            time.monotonic() - self.started_monotonic >= length
+            time.monotonic() - self.started_monotonic >= self.length
         ):
             self.rotate_requested = True
             self.video.request_keyframe()

@@ -28,13 +28,19 @@ def run(frames: list[np.ndarray]) -> list[tuple[int, str]]:
     return raised
 
 
-def test_it_flags_each_condition_after_its_duration_and_once_per_episode():
+def labelled_sequence() -> list[np.ndarray]:
+    """One picture a second: seated 4 s, an empty seat 5 s, two people 3 s, a covered camera
+    4 s, a frozen picture 6 s."""
     seated = [camera_noise(material.webcam_like(material.astronaut()), seed) for seed in range(4)]
     empty = [camera_noise(material.webcam_like(material.FACELESS["coffee"]()), 10 + seed) for seed in range(5)]
     crowd = [camera_noise(material.webcam_like(material.two_people()), 20 + seed) for seed in range(3)]
     covered = [np.full((480, 640, 3), 8, np.uint8)] * 4
     frozen = [material.webcam_like(material.astronaut())] * 6
-    raised = run(seated + empty + crowd + covered + frozen)
+    return seated + empty + crowd + covered + frozen
+
+
+def test_it_flags_each_condition_after_its_duration_and_once_per_episode():
+    raised = run(labelled_sequence())
     kinds = [kind for _, kind in raised]
     assert kinds == ["no_face", "multiple_faces", "camera_blocked", "camera_frozen"], raised
     assert dict((kind, second) for second, kind in raised) == {
@@ -60,14 +66,9 @@ def run_as_the_worker(frames: list[np.ndarray], *, min_interval: float = 2, refr
 
 
 def test_the_face_model_looks_only_at_pictures_that_moved_and_flags_keep_their_durations():
-    seated = [camera_noise(material.webcam_like(material.astronaut()), seed) for seed in range(4)]
-    empty = [camera_noise(material.webcam_like(material.FACELESS["coffee"]()), 10 + seed) for seed in range(5)]
-    crowd = [camera_noise(material.webcam_like(material.two_people()), 20 + seed) for seed in range(3)]
-    covered = [np.full((480, 640, 3), 8, np.uint8)] * 4
-    frozen = [material.webcam_like(material.astronaut())] * 6
-    raised, looked = run_as_the_worker(seated + empty + crowd + covered + frozen)
+    raised, looked = run_as_the_worker(labelled_sequence())
     # The same flags at the same seconds as with every picture analysed ...
-    assert raised == run(seated + empty + crowd + covered + frozen)
+    assert raised == run(labelled_sequence())
     # ... with the model run on 5 pictures of 22: each change, not the noise.
     assert looked == [0, 4, 9, 12, 16]
 

@@ -291,6 +291,8 @@ MEDIA_WORKER_HEARTBEAT_SECONDS = float(os.environ.get("MEDIA_WORKER_HEARTBEAT_SE
 MEDIA_WORKER_DEAD_AFTER_SECONDS = float(os.environ.get("MEDIA_WORKER_DEAD_AFTER_SECONDS", "10"))
 # Above this share of a core a worker takes no new candidates (event-loop lag jumps at ~0.9).
 MEDIA_WORKER_MAX_LOAD = float(os.environ.get("MEDIA_WORKER_MAX_LOAD", "0.8"))
+# A stopping worker waits this long for its last recording segments to be recorded.
+MEDIA_WORKER_STOP_DRAIN_SECONDS = float(os.environ.get("MEDIA_WORKER_STOP_DRAIN_SECONDS", "15"))
 MEDIA_THUMBNAIL_CAMERA_SECONDS = float(os.environ.get("MEDIA_THUMBNAIL_CAMERA_SECONDS", "1"))
 MEDIA_THUMBNAIL_SCREEN_SECONDS = float(os.environ.get("MEDIA_THUMBNAIL_SCREEN_SECONDS", "5"))
 # The wall's thumbnails of a room leave the worker together, at most this late (seconds).

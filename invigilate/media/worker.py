@@ -349,10 +349,13 @@ class MediaWorkerRuntime:
 
     def segment_finish_defer(self, finish, then) -> None:
         """A recorder's ``defer``: ``finish`` (trailer + SHA-256) in the closer's thread, then
-        ``then(**fields)`` back on the loop."""
+        ``then(**fields)`` back on the loop. Handed to the thread now, not when a task first
+        runs: a segment rotated just before ``stop()`` is still finished."""
+        finishing = asyncio.get_running_loop().run_in_executor(self.segment_closer, finish)
+
         async def run() -> None:
             try:
-                fields = await asyncio.get_running_loop().run_in_executor(self.segment_closer, finish)
+                fields = await finishing
             except Exception:
                 logger.exception("closing a recording segment failed")
                 return
@@ -389,9 +392,27 @@ class MediaWorkerRuntime:
         if self.detectors is not None:
             self.detectors.stop()
         await asyncio.get_running_loop().run_in_executor(None, self.segment_closer.shutdown)
+        await self._background_drain(timeout=settings.MEDIA_WORKER_STOP_DRAIN_SECONDS)
         if self.worker_id is not None:
             await db(services.media_worker_stop)(worker_id=self.worker_id)
         self.stopped.set()
+
+    async def _background_drain(self, *, timeout: float) -> None:
+        """Let what the peers' closing started finish: the last segments' database and
+        audit-chain records (a recording without them is evidence nobody can find), then the
+        thumbnails and messages still in flight. What is still running after ``timeout`` is
+        cancelled and named in the log."""
+        deadline = time.monotonic() + timeout
+        def pending() -> set[asyncio.Task]:
+            return self._background - {asyncio.current_task()}
+
+        while pending() and (left := deadline - time.monotonic()) > 0:
+            # A finished task may have spawned the next (a segment's record after its close).
+            await asyncio.wait(pending(), timeout=left)
+        if unfinished := pending():
+            logger.warning("media worker %s stopped with %d background tasks unfinished", self.name, len(unfinished))
+            for task in unfinished:
+                task.cancel()
 
     async def _heartbeat_loop(self) -> None:
         interval = settings.MEDIA_WORKER_HEARTBEAT_SECONDS

@@ -98,3 +98,31 @@ async def test_the_rooms_thumbnail_socket_forwards_the_batches_and_nothing_else_
     assert await socket.receive_json_from(timeout=3) == batch
     assert await socket.receive_nothing(timeout=0.3)
     await socket.disconnect()
+
+
+async def test_a_stopping_worker_waits_for_the_last_segments_records_and_cancels_only_after_its_timeout(settings):
+    from invigilate.media.worker import MediaWorkerRuntime
+
+    settings.MEDIA_WORKER_STOP_DRAIN_SECONDS = 5
+    runtime = MediaWorkerRuntime(name="drain-test")
+    recorded, stuck = [], asyncio.Event()
+
+    async def record(**fields):  # the segment's database and audit record, after its close
+        await asyncio.sleep(0.3)
+        recorded.append(fields)
+
+    runtime.segment_finish_defer(lambda: {"sequence": 7}, lambda **fields: runtime.spawn(record(**fields)))
+    await runtime.stop()
+    assert recorded == [{"sequence": 7}]
+    assert runtime.stopped.is_set()
+
+    # Something that never finishes does not hold the stop beyond the timeout: it is cancelled.
+    settings.MEDIA_WORKER_STOP_DRAIN_SECONDS = 0.3
+    runtime = MediaWorkerRuntime(name="drain-test-2")
+    runtime.spawn(stuck.wait())
+    task = next(iter(runtime._background))
+    started = asyncio.get_running_loop().time()
+    await runtime.stop()
+    assert asyncio.get_running_loop().time() - started < 3
+    await asyncio.sleep(0)
+    assert task.cancelled()

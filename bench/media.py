@@ -688,6 +688,7 @@ class Bench:
             "mem_per_candidate_mb": (rss_mb(self.ps, children=False) - self.rss_idle) / max(1, len(self.candidates)),
             "load": os.getloadavg()[0],
             "reconnects": after["reconnects"] - before["reconnects"],
+            "heap_trim": stats_after.get("heap_trim"),  # the worker's recent trims (bare has none)
         }
 
 
@@ -700,6 +701,8 @@ def step_line(target: str, result: dict) -> str:
         flags += " generator_behind"
     if result["reconnects"]:
         flags += f" reconnected={result['reconnects']}"
+    if (trim := result.get("heap_trim")) and trim["count"]:
+        flags += f" heap_trims={trim['count']}(freed {trim['freed_mb']:.0f}MB, max {trim['max_ms']:.0f}ms)"
     return (f"{target:4} n={result['n']:3d} cpu={result['cpu'] * 100:5.1f}% (pool {result['cpu_pool'] * 100:4.1f}%) lag_p95={result['lag_p95_ms']:6.1f}ms "
             f"lag_max={result['lag_max_ms']:6.1f}ms worst={result['worst_share']:.3f}{thumb} "
             f"rss={result['rss_mb']:.0f}MB(+children {result['rss_all_mb']:.0f}) "

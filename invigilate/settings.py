@@ -293,6 +293,8 @@ MEDIA_WORKER_DEAD_AFTER_SECONDS = float(os.environ.get("MEDIA_WORKER_DEAD_AFTER_
 MEDIA_WORKER_MAX_LOAD = float(os.environ.get("MEDIA_WORKER_MAX_LOAD", "0.8"))
 # A stopping worker waits this long for its last recording segments to be recorded.
 MEDIA_WORKER_STOP_DRAIN_SECONDS = float(os.environ.get("MEDIA_WORKER_STOP_DRAIN_SECONDS", "15"))
+# How often a worker gives its C heap's free pages back (media/native_memory.py); 0: never.
+MEDIA_WORKER_HEAP_TRIM_SECONDS = float(os.environ.get("MEDIA_WORKER_HEAP_TRIM_SECONDS", "30"))
 MEDIA_THUMBNAIL_CAMERA_SECONDS = float(os.environ.get("MEDIA_THUMBNAIL_CAMERA_SECONDS", "1"))
 MEDIA_THUMBNAIL_SCREEN_SECONDS = float(os.environ.get("MEDIA_THUMBNAIL_SCREEN_SECONDS", "5"))
 # The wall's thumbnails of a room leave the worker together, at most this late (seconds).

@@ -9,8 +9,8 @@ Messages it understands (``type``):
 - ``media.offer``: a candidate device's offer -> ``media.answer`` to ``reply_channel``;
 - ``media.peer_close``: drop a peer (the device reconnected elsewhere);
 - ``media.viewer_offer`` / ``media.viewer_close``: a focus view opens / closes;
-- ``media.stats``: frames received per track, event-loop lag and CPU -> ``media.stats`` to
-  ``reply_channel`` (what ``bench/media`` and an operator read).
+- ``media.stats``: frames received per track, event-loop lag, CPU and recent heap trims ->
+  ``media.stats`` to ``reply_channel`` (what ``bench/media`` and an operator read).
 
 What it sends a room's dashboards: ``media.thumbnails``, the room's new wall thumbnails of
 the last ``MEDIA_THUMBNAIL_BATCH_SECONDS`` in one event (``WallThumbnails``).
@@ -40,6 +40,7 @@ from . import services
 from .datagrams import datagram_reads_drain_install
 from .db import db
 from .ice import ice_servers_for_worker
+from .native_memory import heap_trim
 from .passthrough import (
     EncodedFrame,
     EncodedTrackHub,
@@ -338,6 +339,7 @@ class MediaWorkerRuntime:
         self._background: set[asyncio.Task] = set()
         self.stopped = asyncio.Event()
         self.lag = LoopLagProbe()
+        self.heap_trims: deque = deque(maxlen=60)
         self.wall = WallThumbnails(self, interval=settings.MEDIA_THUMBNAIL_BATCH_SECONDS)
         # Rotated recording segments are closed and hashed here, one at a time.
         self.segment_closer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segment-close")
@@ -371,6 +373,8 @@ class MediaWorkerRuntime:
             self.detectors.start(self)
         self._tasks = [asyncio.ensure_future(self._receive_loop()), asyncio.ensure_future(self._heartbeat_loop()),
                        asyncio.ensure_future(self.lag.run())]
+        if settings.MEDIA_WORKER_HEAP_TRIM_SECONDS > 0:
+            self._tasks.append(asyncio.ensure_future(self.heap_trim_loop(settings.MEDIA_WORKER_HEAP_TRIM_SECONDS)))
         logger.info("media worker %s listening on %s", self.name, self.channel_name)
         return self
 
@@ -413,6 +417,18 @@ class MediaWorkerRuntime:
             logger.warning("media worker %s stopped with %d background tasks unfinished", self.name, len(unfinished))
             for task in unfinished:
                 task.cancel()
+
+    async def heap_trim_loop(self, interval: float) -> None:
+        """Every ``interval`` seconds, give the C heap's free pages back (``native_memory``):
+        without it a steady worker's RSS creeps up by what glibc keeps after frees."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(interval)
+            trim = await loop.run_in_executor(None, heap_trim)
+            if trim is None:
+                return  # not glibc: nothing to do, ever
+            self.heap_trims.append(trim)
+            logger.debug("heap trim: %.1f MB back in %.1f ms", trim.freed_bytes / 2**20, trim.seconds * 1000)
 
     async def _heartbeat_loop(self) -> None:
         interval = settings.MEDIA_WORKER_HEARTBEAT_SECONDS
@@ -495,11 +511,17 @@ class MediaWorkerRuntime:
     async def on_media_stats(self, message: dict) -> None:
         await self.layer.send(message["reply_channel"], {
             "type": "media.stats", "worker": self.name, "cpu_seconds": time.process_time(), **self.lag.summary(),
+            "heap_trim": self.heap_trim_summary(),
             "peers": {str(peer_id): {name: hub.frames for name, hub in peer.hubs.items()}
                       for peer_id, peer in self.peers.items()},
             "viewers": {viewer_id: {str(track.hub.name): track.frames_forwarded for track in viewer.tracks}
                         for viewer_id, viewer in self.viewers.items()},
         })
+
+    def heap_trim_summary(self) -> dict:
+        trims = list(self.heap_trims)
+        return {"count": len(trims), "freed_mb": round(sum(t.freed_bytes for t in trims) / 2**20, 1),
+                "max_ms": round(max((t.seconds for t in trims), default=0.0) * 1000, 1)}
 
     async def quality_update(self, peer: CandidatePeer) -> None:
         """Someone watching: the device sends its best; nobody: it sends little."""

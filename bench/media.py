@@ -735,11 +735,20 @@ async def knee(bench: Bench, target: str) -> tuple[int | None, dict | None, list
     return None, healthy, steps
 
 
+def growth_per_minute(samples: list[tuple[float, float]], *, warm_up: float) -> float:
+    """The slope (MB a minute) of (minute, MB) samples after ``warm_up`` minutes (allocator
+    arenas and jitter buffers fill first)."""
+    steady = [(t, mb) for t, mb in samples if t >= warm_up] or samples
+    times, values = np.array([t for t, _ in steady]), np.array([mb for _, mb in steady])
+    return float(np.polyfit(times, values, 1)[0]) if len(steady) >= 2 and np.ptp(times) > 0 else 0.0
+
+
 async def soak(bench: Bench, count: int, minutes: float) -> dict:
     """Hold ``count`` candidates for ``minutes``: memory per candidate over time."""
     await bench.shrink(count)
     await bench.grow(count)
     samples: list[tuple[float, float]] = []
+    floors: list[tuple[float, float]] = []  # RSS right after the worker's last heap trim
     started = time.monotonic()
     end = started + minutes * 60
     window = 30.0 if minutes >= 5 else 10.0
@@ -748,17 +757,15 @@ async def soak(bench: Bench, count: int, minutes: float) -> dict:
         result = await bench.measure(min(window, max(1.0, end - time.monotonic())))
         elapsed = (time.monotonic() - started) / 60
         samples.append((elapsed, result["rss_mb"]))
+        if (trim := result.get("heap_trim")) and trim.get("rss_after_mb"):
+            floors.append((elapsed, trim["rss_after_mb"]))
         if result["thumb_p95_s"] is not None:
             thumbs.append(result["thumb_p95_s"])
         print(f"soak t={elapsed:5.1f}min " + step_line("full", result), flush=True)
-    # Growth after warm-up (the first fifth: allocator arenas, jitter buffers filling).
-    steady = [(t, rss) for t, rss in samples if t >= minutes / 5] or samples
-    if len(steady) >= 2:
-        times, values = np.array([t for t, _ in steady]), np.array([rss for _, rss in steady])
-        slope = float(np.polyfit(times, values, 1)[0]) if np.ptp(times) > 0 else 0.0
-    else:
-        slope = 0.0
-    return {"growth_mb_per_10min": slope * 10, "rss_first": samples[0][1], "rss_last": samples[-1][1],
+    return {"growth_mb_per_10min": growth_per_minute(samples, warm_up=minutes / 5) * 10,
+            # Trimmed, the RSS saws between trims; right after one it is what the worker holds.
+            "floor_growth_mb_per_10min": growth_per_minute(floors, warm_up=minutes / 5) * 10 if floors else None,
+            "rss_first": samples[0][1], "rss_last": samples[-1][1],
             "thumb_p95_s": max(thumbs) if thumbs else None}
 
 
@@ -842,6 +849,8 @@ async def run(args) -> None:
         figures["soak_n"] = soaked["n"]
         figures["soak_minutes"] = args.soak_minutes
         figures["mem_growth_mb_per_10min"] = f"{soaked['growth_mb_per_10min']:.1f}"
+        if soaked["floor_growth_mb_per_10min"] is not None:
+            figures["mem_floor_growth_mb_per_10min"] = f"{soaked['floor_growth_mb_per_10min']:.1f}"
     # On a shared machine a pinned process gets only part of its core, and the knee above
     # comes early. CPU seconds per candidate do not depend on that: the core's 90 % (above
     # it the loop lags, issue 8) divided by them is the capacity of an unshared core.

@@ -521,7 +521,9 @@ class MediaWorkerRuntime:
     def heap_trim_summary(self) -> dict:
         trims = list(self.heap_trims)
         return {"count": len(trims), "freed_mb": round(sum(t.freed_bytes for t in trims) / 2**20, 1),
-                "max_ms": round(max((t.seconds for t in trims), default=0.0) * 1000, 1)}
+                "max_ms": round(max((t.seconds for t in trims), default=0.0) * 1000, 1),
+                # RSS just after the last trim: what the worker holds, without the freed pages.
+                "rss_after_mb": round(trims[-1].rss_after / 2**20, 1) if trims else None}
 
     async def quality_update(self, peer: CandidatePeer) -> None:
         """Someone watching: the device sends its best; nobody: it sends little."""

@@ -43,6 +43,7 @@ async def test_the_worker_trims_its_heap_every_interval_and_reports_it_in_its_st
     summary = runtime.heap_trim_summary()
     assert summary["count"] == len(runtime.heap_trims)
     assert summary["freed_mb"] >= 0 and 0 <= summary["max_ms"] < 1000
+    assert summary["rss_after_mb"] == round(runtime.heap_trims[-1].rss_after / 2**20, 1) > 0
 
 
 def test_without_malloc_trim_the_trim_is_skipped(monkeypatch):

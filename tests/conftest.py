@@ -91,6 +91,17 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason=f"needs Chromium at {CHROMIUM} (apt-get install chromium)"))
 
 
+def pytest_terminal_summary(terminalreporter):
+    # A rerun that passes leaves only its name ("RERUN") in the summary; its first failure is
+    # what tells a flaky page from a real bug, so print it.
+    reruns = terminalreporter.stats.get("rerun", [])
+    if reruns:
+        terminalreporter.section("first failures of the tests that were run again")
+        for report in reruns:
+            terminalreporter.write_sep("_", report.nodeid)
+            terminalreporter.write_line(report.longreprtext)
+
+
 @pytest.fixture(autouse=True)
 def _language_reset():
     """A request in Chinese leaves Chinese active in the thread; the next test starts in English."""

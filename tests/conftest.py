@@ -91,15 +91,40 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason=f"needs Chromium at {CHROMIUM} (apt-get install chromium)"))
 
 
+PAGES_AT_FAILURE = "pages at the failure"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    # A browser test that fails says where each of its pages was and what it showed: a
+    # timeout alone ("waiting for locator(...)") does not tell a wrong page from a slow one.
+    report = yield
+    make = item.funcargs.get("new_page") if report.when == "call" and report.failed else None
+    if make is not None:
+        lines = []
+        for context in getattr(make, "contexts", []):
+            for page in context.pages:
+                try:
+                    text = page.inner_text("body", timeout=1_000)
+                    lines.append(f"{page.url}\n    " + " | ".join(text.split("\n"))[:600])
+                except Exception as error:  # a closed or crashed page says so
+                    lines.append(f"{page.url}: {type(error).__name__}")
+        report.sections.append((PAGES_AT_FAILURE, "\n".join(lines)))
+    return report
+
+
 def pytest_terminal_summary(terminalreporter):
     # A rerun that passes leaves only its name ("RERUN") in the summary; its first failure is
-    # what tells a flaky page from a real bug, so print it.
+    # what tells a flaky page from a real bug, so print it (with its pages, if it had some).
     reruns = terminalreporter.stats.get("rerun", [])
     if reruns:
         terminalreporter.section("first failures of the tests that were run again")
         for report in reruns:
             terminalreporter.write_sep("_", report.nodeid)
             terminalreporter.write_line(report.longreprtext)
+            for title, content in report.sections:
+                if title == PAGES_AT_FAILURE:
+                    terminalreporter.write_line(f"{title}:\n{content}")
 
 
 @pytest.fixture(autouse=True)
@@ -159,6 +184,7 @@ def new_page(transactional_db, browser, daphne_server):
         contexts.append(context)
         return context.new_page()
 
+    make.contexts = contexts  # for pytest_runtest_makereport: what the pages showed at a failure
     yield make
     for context in contexts:
         context.close()

@@ -1,10 +1,11 @@
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import OperationalError, connection, models, transaction
 from django.utils import timezone
 
 from .models import AuditChain, AuditEvent
@@ -110,6 +111,25 @@ def audit_record(
         event.save(force_insert=True)
         AuditChain.objects.filter(key=chain_key).update(head_hash=event.hash)
     return event
+
+
+DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
+
+
+def deadlock_retry(call, *, attempts: int = 3):
+    """Run ``call()``, a whole transaction that is safe to repeat, again when PostgreSQL
+    aborted it as one side of a deadlock. An append holds its exam's chain head until commit,
+    so two transactions that also lock other rows, in opposite orders, can deadlock; the
+    database then rolls one of them back whole, and running it again succeeds. Inside an
+    outer transaction there is nothing to repeat: the call runs once."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except OperationalError as error:
+            deadlock = getattr(error.__cause__, "sqlstate", None) == DEADLOCK_DETECTED
+            if not deadlock or attempt == attempts or connection.in_atomic_block:
+                raise
+            time.sleep(0.05 * attempt)
 
 
 def _chain_head_take(chain_key: int) -> tuple[int, str]:

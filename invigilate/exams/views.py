@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from invigilate.accounts.decorators import candidate_required, role_required
 from invigilate.accounts.models import Role
 from invigilate.accounts.selectors import exam_list_for_staff
+from invigilate.audit.services import deadlock_retry
 
 from . import integrations, selectors, services
 from .models import IdentityAttempt, JourneyProgress, PaperSnapshot, Question, Registration, Submission
@@ -73,10 +74,21 @@ def journey(request):
     """The journey's entry: the server's state decides which step the candidate sees."""
     registration = _registration(request)
     try:
-        services.journey_enter(registration=registration, session=request.candidate_session)
+        # Opening the exam appends to its audit chain while the candidate's own signals (the
+        # reload hides the page) may be appending too: on PostgreSQL the two can deadlock.
+        deadlock_retry(lambda: _journey_enter_fresh(request, registration))
     except JourneyError as error:
         return render(request, "exams/journey/refused.html", {"registration": registration, "error": error}, status=409)
     return _journey_page(request, registration)
+
+
+def _journey_enter_fresh(request, registration: Registration) -> None:
+    # A rolled-back attempt may have moved the object's stage without the row's: start again
+    # from the row.
+    if getattr(registration, "_entered_once", False):
+        registration.refresh_from_db()
+    registration._entered_once = True
+    services.journey_enter(registration=registration, session=request.candidate_session)
 
 
 def _journey_page(request, registration: Registration, *, status: int = 200, **extra):

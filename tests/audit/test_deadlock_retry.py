@@ -1,0 +1,94 @@
+"""Two transactions that take the same two chain heads in opposite orders deadlock on
+PostgreSQL; ``deadlock_retry`` runs the one the database aborted again, and both finish."""
+
+import threading
+
+import pytest
+from django.db import OperationalError, ProgrammingError, connection, transaction
+
+from invigilate.audit.models import AuditChain
+from invigilate.audit.services import audit_record, deadlock_retry
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def opposite_orders(*, retry: bool) -> tuple[list, list]:
+    for key in (9101, 9102):
+        AuditChain.objects.get_or_create(key=key)
+    both_hold_one = threading.Barrier(2, timeout=10)
+    calls, failures = [], []
+
+    def transfer(first: int, second: int) -> None:
+        def once():
+            calls.append(first)
+            with transaction.atomic():
+                audit_record(event_type="test.first", exam_id=first)
+                if len(calls) <= 2:  # the first round: each holds one chain before the other
+                    both_hold_one.wait()
+                audit_record(event_type="test.second", exam_id=second)
+
+        try:
+            deadlock_retry(once) if retry else once()
+        except OperationalError as error:
+            failures.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=transfer, args=order) for order in ((9101, 9102), (9102, 9101))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return calls, failures
+
+
+def test_without_the_retry_one_side_of_the_deadlock_fails():
+    calls, failures = opposite_orders(retry=False)
+    assert len(calls) == 2
+    assert len(failures) == 1 and failures[0].__cause__.sqlstate == "40P01"
+
+
+def test_with_the_retry_both_transactions_finish_and_the_chains_hold_all_four_events():
+    calls, failures = opposite_orders(retry=True)
+    assert failures == []
+    assert len(calls) == 3  # one side ran twice
+    assert AuditChain.objects.get(key=9101).length == 2
+    assert AuditChain.objects.get(key=9102).length == 2
+
+
+def test_an_error_that_is_not_a_deadlock_is_not_repeated():
+    calls = []
+
+    def broken():
+        calls.append(1)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM no_such_table_here")
+
+    with pytest.raises(ProgrammingError):
+        deadlock_retry(broken)
+    assert calls == [1]
+
+
+def test_the_journey_entry_repeated_after_a_rollback_starts_from_the_row_not_the_object():
+    # A deadlock rolls back the exam's opening, but the in-memory registration already says
+    # "in exam": the repeat must read the row again, or the exam would never open.
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from django.utils import timezone
+
+    from invigilate.exams.models import Exam, JourneyProgress, Registration
+    from invigilate.exams.views import _journey_enter_fresh
+    from tests.personas import make_world
+
+    world = make_world()
+    Exam.objects.filter(pk=world.exam.pk).update(starts_at=timezone.now() - timedelta(seconds=1))
+    Registration.objects.filter(pk=world.candidate.pk).update(stage=Registration.Stage.WAITING)
+    registration = Registration.objects.get(pk=world.candidate.pk)
+    request = SimpleNamespace(candidate_session=None)
+    registration._entered_once = True  # as after a first attempt that was rolled back
+    registration.stage = Registration.Stage.IN_EXAM
+
+    _journey_enter_fresh(request, registration)
+    assert Registration.objects.get(pk=registration.pk).stage == Registration.Stage.IN_EXAM
+    assert JourneyProgress.objects.filter(registration=registration).exists()

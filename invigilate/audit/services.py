@@ -116,12 +116,13 @@ def audit_record(
 DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
 
 
-def deadlock_retry(call, *, attempts: int = 3):
+def deadlock_retry(call, *, attempts: int = 3, again=None):
     """Run ``call()``, a whole transaction that is safe to repeat, again when PostgreSQL
     aborted it as one side of a deadlock. An append holds its exam's chain head until commit,
     so two transactions that also lock other rows, in opposite orders, can deadlock; the
-    database then rolls one of them back whole, and running it again succeeds. Inside an
-    outer transaction there is nothing to repeat: the call runs once."""
+    database then rolls one of them back whole, and running it again succeeds. ``again()``
+    runs before each repeat, to bring objects the rolled-back attempt changed in memory back to
+    their rows. Inside an outer transaction there is nothing to repeat: the call runs once."""
     for attempt in range(1, attempts + 1):
         try:
             return call()
@@ -130,6 +131,8 @@ def deadlock_retry(call, *, attempts: int = 3):
             if not deadlock or attempt == attempts or connection.in_atomic_block:
                 raise
             time.sleep(0.05 * attempt)
+            if again is not None:
+                again()
 
 
 def _chain_head_take(chain_key: int) -> tuple[int, str]:

@@ -76,19 +76,15 @@ def journey(request):
     try:
         # Opening the exam appends to its audit chain while the candidate's own signals (the
         # reload hides the page) may be appending too: on PostgreSQL the two can deadlock.
-        deadlock_retry(lambda: _journey_enter_fresh(request, registration))
+        # A rolled-back attempt may have moved the object's stage without the row's: a repeat
+        # starts again from the row.
+        deadlock_retry(
+            lambda: services.journey_enter(registration=registration, session=request.candidate_session),
+            again=registration.refresh_from_db,
+        )
     except JourneyError as error:
         return render(request, "exams/journey/refused.html", {"registration": registration, "error": error}, status=409)
     return _journey_page(request, registration)
-
-
-def _journey_enter_fresh(request, registration: Registration) -> None:
-    # A rolled-back attempt may have moved the object's stage without the row's: start again
-    # from the row.
-    if getattr(registration, "_entered_once", False):
-        registration.refresh_from_db()
-    registration._entered_once = True
-    services.journey_enter(registration=registration, session=request.candidate_session)
 
 
 def _journey_page(request, registration: Registration, *, status: int = 200, **extra):

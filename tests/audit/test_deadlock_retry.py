@@ -5,6 +5,7 @@ import threading
 
 import pytest
 from django.db import OperationalError, ProgrammingError, connection, transaction
+from django.db.models import F
 
 from invigilate.audit.models import AuditChain
 from invigilate.audit.services import audit_record, deadlock_retry
@@ -69,26 +70,66 @@ def test_an_error_that_is_not_a_deadlock_is_not_repeated():
     assert calls == [1]
 
 
-def test_the_journey_entry_repeated_after_a_rollback_starts_from_the_row_not_the_object():
+def chain_hold(key: int) -> None:
+    AuditChain.objects.filter(key=key).update(length=F("length"))
+
+
+def deadlock_timeout_set(value: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL deadlock_timeout = '{value}'")
+
+
+@pytest.mark.parametrize("again", [True, False], ids=["row read again", "object kept"])
+def test_a_journey_entry_repeated_after_a_deadlock_starts_from_the_row_not_the_object(again):
     # A deadlock rolls back the exam's opening, but the in-memory registration already says
-    # "in exam": the repeat must read the row again, or the exam would never open.
+    # "in exam": unless the repeat reads the row again, the exam never opens.
     from datetime import timedelta
-    from types import SimpleNamespace
 
     from django.utils import timezone
 
     from invigilate.exams.models import Exam, JourneyProgress, Registration
-    from invigilate.exams.views import _journey_enter_fresh
+    from invigilate.exams.services import journey_enter
     from tests.personas import make_world
 
     world = make_world()
     Exam.objects.filter(pk=world.exam.pk).update(starts_at=timezone.now() - timedelta(seconds=1))
     Registration.objects.filter(pk=world.candidate.pk).update(stage=Registration.Stage.WAITING)
     registration = Registration.objects.get(pk=world.candidate.pk)
-    request = SimpleNamespace(candidate_session=None)
-    registration._entered_once = True  # as after a first attempt that was rolled back
-    registration.stage = Registration.Stage.IN_EXAM
+    for key in (9201, 9202):
+        AuditChain.objects.get_or_create(key=key)
+    both_hold_one = threading.Barrier(2, timeout=10)
+    stages_seen = []
 
-    _journey_enter_fresh(request, registration)
-    assert Registration.objects.get(pk=registration.pk).stage == Registration.Stage.IN_EXAM
-    assert JourneyProgress.objects.filter(registration=registration).exists()
+    def other_side():  # waits long before looking for a deadlock: the journey is the victim
+        try:
+            with transaction.atomic():
+                deadlock_timeout_set("10s")
+                chain_hold(9202)
+                both_hold_one.wait()
+                chain_hold(9201)
+        finally:
+            connection.close()
+
+    def enter():
+        stages_seen.append(registration.stage)
+        with transaction.atomic():
+            journey_enter(registration=registration, session=None)
+            if len(stages_seen) == 1:
+                deadlock_timeout_set("50ms")
+                chain_hold(9201)
+                both_hold_one.wait()
+                chain_hold(9202)
+
+    thread = threading.Thread(target=other_side)
+    thread.start()
+    deadlock_retry(enter, again=registration.refresh_from_db if again else None)
+    thread.join(30)
+
+    stored = Registration.objects.get(pk=registration.pk).stage
+    if again:
+        assert stages_seen == [Registration.Stage.WAITING, Registration.Stage.WAITING]
+        assert stored == Registration.Stage.IN_EXAM
+        assert JourneyProgress.objects.filter(registration=registration).exists()
+    else:
+        assert stages_seen == [Registration.Stage.WAITING, Registration.Stage.IN_EXAM]
+        assert stored == Registration.Stage.WAITING

@@ -99,10 +99,10 @@ def identity_check(photo: bytes, jpeg: bytes, max_distance: float) -> dict:
     return {"score": match.score, "matched": match.matched, "faces": match.faces_found}
 
 
-def audio_analyse(pcm16k: bytes, enough: float | None = None) -> float:
+def audio_analyse(pcm16k: bytes) -> float:
     from .voice import speech_fraction
 
-    return speech_fraction(pcm16k, enough=enough)
+    return speech_fraction(pcm16k)
 
 
 def opus_decoder():
@@ -160,11 +160,10 @@ def opus_quiet(packets: list[bytes], *, stride: int = QUIET_PROBE_STRIDE) -> boo
 
 def opus_analyse(packets: list[bytes], enough: float | None = None) -> float:
     """Share of the packets' audio that holds speech. With ``enough`` (the exam's threshold),
-    a quiet window is not decoded at all and the model stops once the answer to "at least
-    ``enough``?" is certain (``voice.speech_fraction``)."""
+    a quiet window is not decoded whole (``opus_quiet``): 0.0."""
     if enough is not None and opus_quiet(packets):
         return 0.0
-    return audio_analyse(opus_decode_16k(packets), enough)
+    return audio_analyse(opus_decode_16k(packets))
 
 
 def analyse_batch(jobs: list[tuple]) -> list[tuple[bool, object]]:

@@ -12,14 +12,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+$(VENV)/.installed: pyproject.toml model-packages.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
-	$(BIN)/pip install --quiet --no-deps mediapipe==0.10.21
+	$(BIN)/pip install --quiet --no-deps -r model-packages.txt
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-test: pyproject.toml model-packages.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test]"
-	$(BIN)/pip install --quiet --no-deps mediapipe==0.10.21
+	$(BIN)/pip install --quiet --no-deps -r model-packages.txt
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed

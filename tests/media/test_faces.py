@@ -22,6 +22,32 @@ def test_it_counts_faces_on_labelled_pictures_with_full_precision_and_recall():
     assert precision == 1.0 and recall == 1.0
 
 
+def test_it_finds_the_faces_mediapipe_s_own_graph_finds_with_the_same_model():
+    # The detector decodes the model's output itself (faces.FaceModel); MediaPipe's legacy
+    # graph, which runs the same model file, is the reference.
+    import mediapipe
+
+    reference = mediapipe.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
+    pictures = [material.astronaut(), material.grace_hopper(), material.webcam_like(material.astronaut()),
+                material.two_people()] + [make() for make in material.FACELESS.values()]
+    compared = 0
+    for image in map(np.ascontiguousarray, pictures):
+        height, width = image.shape[:2]
+        expected = sorted(reference.process(image).detections or [], key=lambda d: d.location_data.relative_bounding_box.xmin)
+        found = sorted(faces_detect(image), key=lambda box: box.x)
+        assert len(found) == len(expected)
+        for face, detection in zip(found, expected, strict=True):
+            box = detection.location_data.relative_bounding_box
+            tolerance = 0.1 * box.width * width
+            assert abs(face.x - box.xmin * width) < tolerance and abs(face.y - box.ymin * height) < tolerance
+            assert abs(face.width - box.width * width) < tolerance
+            assert abs(face.score - detection.score[0]) < 0.1
+            for (x, y), point in zip(face.keypoints, detection.location_data.relative_keypoints, strict=True):
+                assert abs(x - point.x * width) < tolerance and abs(y - point.y * height) < tolerance
+            compared += 1
+    assert compared == 5
+
+
 def test_it_matches_the_same_person_and_not_another():
     photo = material.jpeg(material.astronaut())
     same = face_match(registered_photo=photo, frame=material.jpeg(material.webcam_like(material.astronaut())))

@@ -37,9 +37,6 @@ def test_it_hears_speech_and_ignores_silence_and_noise(tmp_path):
         (pcm(tmp_path, "hum", "sox", "-n", "-r", "16000", "synth", "3", "sine", "50", "vol", "0.5"), False),
     ]
     predicted = [(speech_fraction(audio) >= SPEECH_FRACTION, speech) for audio, speech in samples]
-    # The worker's way: the model stops once the answer is certain. The same answers.
-    assert [speech_fraction(audio, enough=SPEECH_FRACTION) >= SPEECH_FRACTION for audio, _ in samples] == [
-        p for p, _ in predicted]
     true_positive = sum(p and s for p, s in predicted)
     false_positive = sum(p and not s for p, s in predicted)
     false_negative = sum(s and not p for p, s in predicted)

@@ -1,0 +1,68 @@
+"""Wall thumbnails from VP8 keyframes: the right colours, the right size, and the picture
+summary of the same picture; FFmpeg's scalers are kept per thread and per shape."""
+
+import io
+import threading
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from invigilate.media import thumbnails
+from invigilate.media.detectors import picture_moved
+
+
+def keyframe(image: np.ndarray) -> bytes:
+    encoder = av.CodecContext.create("libvpx", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = image.shape[1], image.shape[0], "yuv420p"
+    encoder.time_base = Fraction(1, 10)
+    frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
+    frame.pts = 0
+    return b"".join(bytes(packet) for packet in [*encoder.encode(frame), *encoder.encode(None)])
+
+
+def halves(width: int, height: int) -> np.ndarray:
+    """Red on the left, blue on the right."""
+    image = np.zeros((height, width, 3), np.uint8)
+    image[:, : width // 2] = (220, 30, 30)
+    image[:, width // 2:] = (30, 30, 220)
+    return image
+
+
+@pytest.mark.parametrize(("width", "height", "size"), [(320, 240, (320, 240)), (1280, 720, (320, 180))])
+def test_a_keyframe_becomes_a_jpeg_of_the_same_colours_at_thumbnail_size(settings, tmp_path, width, height, size):
+    settings.MEDIA_ROOT = tmp_path
+    jpeg, picture, _taken_ms = thumbnails.thumbnail_from_keyframe(
+        keyframe(halves(width, height)), registration_id=7, track="camera", taken_at=1_700_000_000.0, summary=True)
+    image = np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB")).astype(int)
+    assert image.shape[1::-1] == size
+    left, right = image[:, : size[0] // 4].mean(axis=(0, 1)), image[:, -size[0] // 4:].mean(axis=(0, 1))
+    assert left[0] > 180 and left[2] < 70, left  # red stays red (not swapped with blue)
+    assert right[2] > 180 and right[0] < 70, right
+    # The summary is of the same picture: a mid-grey average, contrast between the halves.
+    assert 40 < picture["brightness"] < 110 and picture["contrast"] > 5
+    assert (tmp_path / "thumbnails/7/camera/1700000000000.jpg").read_bytes() == jpeg
+
+
+def test_a_moved_picture_gives_another_signature_and_the_same_picture_the_same(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    first = halves(320, 240)
+    moved = np.roll(first, 80, axis=1)
+    summaries = [thumbnails.thumbnail_from_keyframe(keyframe(image), registration_id=7, track="camera",
+                                                    taken_at=1_700_000_000.0 + index, summary=True)[1]
+                 for index, image in enumerate([first, first, moved])]
+    assert not picture_moved(summaries[0]["signature"], summaries[1]["signature"])
+    assert picture_moved(summaries[1]["signature"], summaries[2]["signature"])
+
+
+def test_each_thread_keeps_one_scaler_per_shape():
+    shape = (320, 240, "yuv420p", 320, 240)
+    assert thumbnails._scaler(shape) is thumbnails._scaler(shape)
+    assert thumbnails._scaler(shape) is not thumbnails._scaler((1280, 720, "yuv420p", 320, 180))
+    other = []
+    thread = threading.Thread(target=lambda: other.append(thumbnails._scaler(shape)))
+    thread.start()
+    thread.join()
+    assert other[0] is not thumbnails._scaler(shape)

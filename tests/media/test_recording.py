@@ -73,7 +73,7 @@ def test_a_rotated_segment_is_finished_where_the_worker_says_and_the_first_one_m
     video.dimensions = vp8_dimensions(frames[0])
     deferred, segments = [], []
     recorder = SegmentRecorder(
-        directory=tmp_path, name="screen-1", video=video, audio=None, segment_seconds=0.4, first_segment_seconds=0.2,
+        directory=tmp_path, name="screen-1", video=video, audio=None, segment_seconds=0.45, first_segment_seconds=0.25,
         on_segment=lambda **fields: segments.append(fields), defer=lambda finish, then: deferred.append((finish, then)),
     )
     started = time.monotonic()
@@ -82,7 +82,9 @@ def test_a_rotated_segment_is_finished_where_the_worker_says_and_the_first_one_m
             subscriber(EncodedFrame(data, index * 9000, 90000, "video", True, time.monotonic()))
         time.sleep(max(0.0, started + (index + 1) / 10 - time.monotonic()))
 
-    # Two rotations (after ~0.2 s, then ~0.4 s) were handed over, not finished in place.
+    # Two rotations (at the frames of 0.3 s and 0.8 s: the lengths, 0.25 and 0.45 s, fall
+    # halfway between frames, so a late wake-up of this loop cannot move a cut) were handed
+    # over, not finished in place.
     assert len(deferred) == 2 and segments == []
     for finish, then in deferred:
         then(**finish())

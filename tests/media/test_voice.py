@@ -46,6 +46,17 @@ def test_it_hears_speech_and_ignores_silence_and_noise(tmp_path):
     assert precision == 1.0 and recall == 1.0
 
 
+def test_a_window_is_heard_on_its_own_whatever_came_before(tmp_path):
+    # The pool hears many candidates' windows one after another: none may colour the next
+    # (the model's state starts fresh with every window).
+    speech = pcm(tmp_path, "speech-en", "espeak-ng", "-s", "150", "-w")
+    noise = pcm(tmp_path, "white", "sox", "-n", "-r", "16000", "synth", "3", "whitenoise", "vol", "0.3")
+    first = speech_fraction(speech)
+    for other in (noise, speech, noise):
+        speech_fraction(other)
+    assert speech_fraction(speech) == first and speech_fraction(noise) < SPEECH_FRACTION <= first
+
+
 def opus_packets(pcm16k: bytes) -> list[bytes]:
     """16 kHz PCM as the 20 ms Opus packets a browser sends."""
     import av

@@ -128,6 +128,22 @@ def pytest_terminal_summary(terminalreporter):
 
 
 @pytest.fixture(autouse=True)
+def _channel_layer_per_test():
+    """Each test gets its own Redis channel layer object. channels-redis keeps its receiving
+    state on the object (a lock, a count of receivers, the event loop they run in) while
+    every async test runs in an event loop of its own: a layer shared across tests once failed
+    a whole run's later sockets with "Lock ... is bound to a different event loop" (CI,
+    PostgreSQL + Redis). Groups live in Redis, so a new object loses nothing. The in-memory
+    layer of the embedded mode keeps its groups in the object and is left alone."""
+    yield
+    from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
+    from django.conf import settings
+
+    if "redis" in settings.CHANNEL_LAYERS[DEFAULT_CHANNEL_LAYER]["BACKEND"]:
+        channel_layers.backends.pop(DEFAULT_CHANNEL_LAYER, None)
+
+
+@pytest.fixture(autouse=True)
 def _language_reset():
     """A request in Chinese leaves Chinese active in the thread; the next test starts in English."""
     yield

@@ -69,9 +69,15 @@ def picture_moved(before: bytes, after: bytes) -> bool:
 
 def faces_analyse(jpeg: bytes) -> dict:
     """Faces and gaze of one camera frame."""
-    from .faces import faces_detect, image_decode
+    from .faces import image_decode
 
-    faces = faces_detect(image_decode(jpeg))
+    return _faces_and_gaze(image_decode(jpeg))
+
+
+def _faces_and_gaze(image: np.ndarray) -> dict:
+    from .faces import faces_detect
+
+    faces = faces_detect(image)
     yaw = None
     if len(faces) == 1:
         # Keypoints: 0 right eye, 1 left eye, 2 nose tip. The nose far off the eyes' middle,
@@ -88,8 +94,10 @@ def frame_analyse(jpeg: bytes) -> dict:
     statistics with the thumbnail and asks the pool for ``faces_analyse`` only)."""
     import cv2
 
-    gray = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
-    return {**faces_analyse(jpeg), **picture_summary(gray)}
+    from .faces import image_decode
+
+    image = image_decode(jpeg)
+    return {**_faces_and_gaze(image), **picture_summary(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY))}
 
 
 def identity_check(photo: bytes, jpeg: bytes, max_distance: float) -> dict:
@@ -97,12 +105,6 @@ def identity_check(photo: bytes, jpeg: bytes, max_distance: float) -> dict:
 
     match = face_match(registered_photo=photo, frame=jpeg, max_distance=max_distance)
     return {"score": match.score, "matched": match.matched, "faces": match.faces_found}
-
-
-def audio_analyse(pcm16k: bytes) -> float:
-    from .voice import speech_fraction
-
-    return speech_fraction(pcm16k)
 
 
 def opus_decoder():
@@ -161,9 +163,11 @@ def opus_quiet(packets: list[bytes], *, stride: int = QUIET_PROBE_STRIDE) -> boo
 def opus_analyse(packets: list[bytes], enough: float | None = None) -> float:
     """Share of the packets' audio that holds speech. With ``enough`` (the exam's threshold),
     a quiet window is not decoded whole (``opus_quiet``): 0.0."""
+    from .voice import speech_fraction
+
     if enough is not None and opus_quiet(packets):
         return 0.0
-    return audio_analyse(opus_decode_16k(packets))
+    return speech_fraction(opus_decode_16k(packets))
 
 
 def analyse_batch(jobs: list[tuple]) -> list[tuple[bool, object]]:

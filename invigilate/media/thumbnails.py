@@ -1,12 +1,13 @@
 """Wall thumbnails: small JPEGs made from keyframes, kept briefly, served by an authorising view."""
 
+import os
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.urls import reverse
 
 THUMBNAIL_TRACKS = ("camera", "screen", "phone")
@@ -79,13 +80,45 @@ def thumbnail_from_keyframe(data: bytes, *, registration_id: int, track: str, ta
 
 
 def thumbnail_store(*, registration_id: int, track: str, jpeg: bytes, taken_at: float | None = None) -> tuple[str, int]:
-    """Save one thumbnail; returns (storage path, taken_ms)."""
+    """Save one thumbnail (a second one of the same millisecond replaces it); returns
+    (storage path, taken_ms)."""
     taken_ms = int((taken_at or time.time()) * 1000)
     path = thumbnail_path(registration_id=registration_id, track=track, taken_ms=taken_ms)
-    if default_storage.exists(path):
-        default_storage.delete(path)
-    default_storage.save(path, ContentFile(jpeg))
+    if isinstance(default_storage, FileSystemStorage):
+        _local_write(default_storage, path, jpeg)
+    else:
+        if default_storage.exists(path):
+            default_storage.delete(path)
+        default_storage.save(path, ContentFile(jpeg))
     return path, taken_ms
+
+
+_folders_made: set[str] = set()
+
+
+def _local_write(storage: FileSystemStorage, name: str, data: bytes) -> None:
+    """One small file written straight through the OS. ``Storage.save`` looks for a free name,
+    locks the file and copies it in chunks: 0.68 ms of CPU a thumbnail, as much as decoding
+    the camera's keyframe (docs/performance.md), and a thumbnail's name is its own already.
+    The storage's permission settings still apply."""
+    path = storage.path(name)
+    folder = os.path.dirname(path)
+    if folder not in _folders_made:
+        os.makedirs(folder, exist_ok=True)
+        if storage.directory_permissions_mode is not None:
+            os.chmod(folder, storage.directory_permissions_mode)
+        _folders_made.add(folder)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    except FileNotFoundError:  # the folder went (a purge, a cleaned disk) after it was made
+        _folders_made.discard(folder)
+        return _local_write(storage, name, data)
+    try:
+        os.write(descriptor, data)
+    finally:
+        os.close(descriptor)
+    if storage.file_permissions_mode is not None:
+        os.chmod(path, storage.file_permissions_mode)
 
 
 def thumbnail_purge(*, older_than: timedelta | None = None) -> int:

@@ -66,3 +66,32 @@ def test_each_thread_keeps_one_scaler_per_shape():
     thread.start()
     thread.join()
     assert other[0] is not thumbnails._scaler(shape)
+
+
+def test_a_thumbnail_is_written_on_local_disk_replaced_in_its_millisecond_and_its_folder_remade(settings, tmp_path):
+    import shutil
+
+    from django.core.files.storage import default_storage
+
+    settings.MEDIA_ROOT = tmp_path
+    settings.FILE_UPLOAD_PERMISSIONS = 0o640
+    path, taken_ms = thumbnails.thumbnail_store(registration_id=7, track="camera", jpeg=b"first", taken_at=1_700_000_000.5)
+    assert (path, taken_ms) == ("thumbnails/7/camera/1700000000500.jpg", 1_700_000_000_500)
+    thumbnails.thumbnail_store(registration_id=7, track="camera", jpeg=b"second", taken_at=1_700_000_000.5)
+    with default_storage.open(path) as stored:
+        assert stored.read() == b"second"
+    assert (tmp_path / path).stat().st_mode & 0o777 == 0o640
+    shutil.rmtree(tmp_path / "thumbnails")  # e.g. a cleaned disk: the remembered folder is gone
+    thumbnails.thumbnail_store(registration_id=7, track="camera", jpeg=b"third", taken_at=1_700_000_001.0)
+    assert (tmp_path / "thumbnails/7/camera/1700000001000.jpg").read_bytes() == b"third"
+
+
+def test_a_thumbnail_goes_through_the_storage_when_it_is_not_local_disk(settings):
+    from django.core.files.storage import default_storage
+
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"}}
+    path, _ = thumbnails.thumbnail_store(registration_id=7, track="screen", jpeg=b"one", taken_at=1_700_000_000.0)
+    thumbnails.thumbnail_store(registration_id=7, track="screen", jpeg=b"two", taken_at=1_700_000_000.0)
+    with default_storage.open(path) as stored:
+        assert stored.read() == b"two"
+    assert default_storage.listdir("thumbnails/7/screen")[1] == ["1700000000000.jpg"]

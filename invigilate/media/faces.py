@@ -9,8 +9,13 @@ compares the two), in about 30 % less time a picture (docs/performance.md). The 
 model, the one that decides, finds 1 face on scikit-image's astronaut, 2 on the astronaut and
 Grace Hopper side by side, none on a blank frame, a cat or a coffee cup. The short-range model
 costs less but finds only Hopper of the two, so it only confirms a face the full-range model
-has seen (``detectors.faces_analyse``). A dlib embedding costs ~120 ms, so it runs only for
-identity checks (login, and every N seconds), never per frame.
+has seen (``detectors.faces_analyse``). CPU a 320x240 camera thumbnail, JPEG decoded, on a
+2-core VM (``time.process_time``, 400 calls each, alternating; two quiet runs, the machine's
+speed drifted between them): full range 4.4-5.6 ms, short range 1.8-2.2 ms; the cascade on a
+seated face swaying 2-4 px (a full pass every 10 s, 4 confirms between) 2.4-2.9 ms a pass, 52 %
+of full range; on bench/media.py's candidate, whose 24 px sway sends 3 passes in 5 to the full
+range, 3.4-4.3 ms, 77 %. A dlib embedding costs ~120 ms, so it runs only for identity checks
+(login, and every N seconds), never per frame.
 
 The detectors are not thread-safe: each process (worker of the detector pool) keeps its own.
 """
@@ -67,9 +72,10 @@ def _fit(image: np.ndarray, width: int = 640) -> np.ndarray:
 class BlazeFace:
     """One of MediaPipe's BlazeFace models: its file, its square input's side in pixels and its
     anchor grids, each ``(cells a side, anchors a cell)`` in the model's output order. The
-    values are those of MediaPipe's graph for the model (``FaceDetectionShortRange`` /
-    ``FaceDetectionFullRange``: SSD anchors of a fixed size 1 centred at (i + 0.5) / cells;
-    coordinates scaled by the input's side)."""
+    values are the options of MediaPipe's subgraph for the model (``FaceDetectionShortRange``,
+    ``FaceDetectionFullRange``, compiled into mediapipe's framework bindings; the ``.binarypb``
+    files beside the models only name them): SSD anchors of a fixed size 1 centred at
+    (i + 0.5) / cells, coordinates scaled by the input's side."""
 
     file: str
     size: int
@@ -77,7 +83,7 @@ class BlazeFace:
 
 
 BLAZE_FACES = {
-    # Strides 4: one 48x48 grid, one anchor a cell (2304).
+    # Stride 4: one 48x48 grid, one anchor a cell (2304).
     "full": BlazeFace("face_detection_full_range_sparse.tflite", 192, ((48, 1),)),
     # Strides 8, 16, 16, 16: a 16x16 grid with 2 anchors a cell, then an 8x8 grid with the
     # three stride-16 layers' 2 each (896).

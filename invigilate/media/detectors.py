@@ -21,6 +21,7 @@ import random
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 from django.conf import settings
@@ -42,6 +43,20 @@ GRAIN_SIZE = (32, 24)
 # Sensor noise averages out in a cell (< 0.5); a person leaving, entering or turning does not.
 PICTURE_MOVED_MEAN = 1.5
 PICTURE_MOVED_CELL = 12
+# The scene changed (someone may have come or gone) when the signature differs from the one
+# the full-range face model last analysed by this much: then that model looks again, not the
+# short-range one, which finds only one of two faces side by side. Measured on 320x240
+# thumbnails (mean / largest cell): a seated face swaying by 1-5 px 1-11 / 5-58, by 7 px 15 /
+# 78 (bench/media.py's candidate; 8 px: 16 / 85); someone leaving 25-33 / 130-137; two people
+# instead of one 27-32 / 126-142; a second face leaning in at a side while the first stays
+# 3.4-22 / 92-201 (tests/media/material.py's pictures; the cell, not the mean, sees it).
+SCENE_CHANGED_MEAN = 18
+SCENE_CHANGED_CELL = 80
+# The short-range model's answer is asked for only when the full-range one last saw a face at
+# least this wide (relative to the picture's longer side, 58 px of a 320x240 thumbnail): its
+# yaw strayed from the full-range model's by up to 0.15 above it, 0.29 on faces of 0.12-0.18,
+# and 0.5-2.2 on smaller ones, where it sometimes took something else for the face.
+CONFIRM_MIN_FACE_WIDTH = 0.18
 
 
 def picture_summary(gray: np.ndarray) -> dict:
@@ -67,18 +82,35 @@ def picture_moved(before: bytes, after: bytes) -> bool:
     return float(difference.mean()) >= PICTURE_MOVED_MEAN or int(difference.max()) >= PICTURE_MOVED_CELL
 
 
-def faces_analyse(jpeg: bytes) -> dict:
-    """Faces and gaze of one camera frame."""
+def scene_changed(before: bytes, after: bytes) -> bool:
+    difference = picture_difference(before, after)
+    return float(difference.mean()) >= SCENE_CHANGED_MEAN or int(difference.max()) >= SCENE_CHANGED_CELL
+
+
+def faces_analyse(jpeg: bytes, confirm: bool = False) -> dict:
+    """Faces and gaze of one camera frame: ``{"faces", "yaw", "face_width", "model"}``.
+
+    With ``confirm`` (the full-range model saw one face lately, ``CandidateFlags.picture``),
+    the short-range model looks first and its answer stands if it finds exactly one face;
+    any other answer is the full-range model's to give. ``model`` says which answered.
+    (``confirm`` is positional too: the pool's jobs take their arguments in order.)"""
     from .faces import image_decode
 
-    return _faces_and_gaze(image_decode(jpeg))
+    return _faces_and_gaze(image_decode(jpeg), confirm=confirm)
 
 
-def _faces_and_gaze(image: np.ndarray) -> dict:
+def _faces_and_gaze(image: np.ndarray, *, confirm: bool = False) -> dict:
     from .faces import faces_detect
 
-    faces = faces_detect(image)
-    yaw = None
+    if confirm:
+        faces = faces_detect(image, model="short")
+        if len(faces) == 1:
+            return _faces_answer(faces, image, "short")
+    return _faces_answer(faces_detect(image), image, "full")
+
+
+def _faces_answer(faces: list, image: np.ndarray, model: str) -> dict:
+    yaw = face_width = None
     if len(faces) == 1:
         # Keypoints: 0 right eye, 1 left eye, 2 nose tip. The nose far off the eyes' middle,
         # relative to the eyes' distance, means the head is turned away.
@@ -86,7 +118,8 @@ def _faces_and_gaze(image: np.ndarray) -> dict:
         eye_middle = (right_eye + left_eye) / 2
         eye_distance = abs(left_eye - right_eye) or 1e-6
         yaw = (nose - eye_middle) / eye_distance
-    return {"faces": len(faces), "yaw": yaw}
+        face_width = faces[0].width / max(image.shape[:2])
+    return {"faces": len(faces), "yaw": yaw, "face_width": face_width, "model": model}
 
 
 def frame_analyse(jpeg: bytes) -> dict:
@@ -207,11 +240,17 @@ class Condition:
 class CandidateFlags:
     """One candidate's conditions, fed a camera picture about every second.
 
-    The face model (~7 ms) looks at a picture only when it moved since the picture it last
-    looked at (``picture_moved``), at most every ``faces_min_interval`` seconds, and at least
-    every ``faces_refresh`` seconds. A picture that did not move has the faces of the one
-    analysed, so the face conditions' timers still run every picture: a flag fires within a
-    picture's interval of its duration once the model has seen the change.
+    The face models look at a picture only when it moved since the picture they last looked
+    at (``picture_moved``), at most every ``faces_min_interval`` seconds, and at least every
+    ``faces_refresh`` seconds. A picture that did not move has the faces of the one analysed,
+    so the face conditions' timers still run every picture: a flag fires within a picture's
+    interval of its duration once a model has seen the change.
+
+    The full-range model decides; the cheaper short-range one only confirms that one face is
+    still there (``faces_analyse`` with ``confirm``). It is asked when the full-range model saw
+    one face, big enough (``CONFIRM_MIN_FACE_WIDTH``), less than ``faces_refresh`` seconds ago,
+    and the scene has not changed since (``scene_changed``); so the full-range model still
+    looks at least every ``faces_refresh`` seconds and at every coming or going it can see.
     """
 
     rules: object
@@ -220,7 +259,8 @@ class CandidateFlags:
     conditions: dict[str, Condition] = field(default_factory=dict)
     last_grain: bytes | None = None
     blocked: bool = False
-    known: dict | None = None  # the faces of the picture last analysed, its signature and when
+    known: dict | None = None  # the faces of the picture last analysed and its signature
+    full: dict | None = None  # the full-range model's last answer, its picture's signature and when
     asked_at: float = float("-inf")
 
     def __post_init__(self):
@@ -256,23 +296,30 @@ class CandidateFlags:
         }
         return self._raised(checks, {"faces": faces, "yaw": yaw}, now)
 
-    def picture(self, picture: dict, now: float) -> tuple[list[tuple[str, dict]], bool]:
+    def picture(self, picture: dict, now: float) -> tuple[list[tuple[str, dict]], Literal["confirm", "full"] | None]:
         """A camera picture's summary (``picture_summary``). Returns the flags raised and
-        whether the face model should look at this picture (then call ``faces``)."""
+        what should look at this picture: None (nothing), "confirm" (``faces_analyse`` with
+        ``confirm``) or "full" (the full-range model); then call ``faces``."""
         raised = self._picture_conditions(picture, now)
-        known = self.known
-        if known is not None and now - known["at"] < self.faces_refresh and not picture_moved(
-            known["signature"], picture["signature"]
-        ):
-            return raised + self._face_conditions(known["faces"], known["yaw"], now), False
+        known, full = self.known, self.full
+        recent = full is not None and now - full["at"] < self.faces_refresh
+        if recent and not picture_moved(known["signature"], picture["signature"]):
+            return raised + self._face_conditions(known["faces"], known["yaw"], now), None
         if now - self.asked_at < self.faces_min_interval:
-            return raised, False
+            return raised, None
         self.asked_at = now
-        return raised, True
+        if (recent and full["faces"] == 1 and full["face_width"] >= CONFIRM_MIN_FACE_WIDTH
+                and not scene_changed(full["signature"], picture["signature"])):
+            return raised, "confirm"
+        return raised, "full"
 
     def faces(self, analysis: dict, signature: bytes, now: float) -> list[tuple[str, dict]]:
-        """The face model's answer for the picture whose signature is ``signature``."""
-        self.known = {"faces": analysis["faces"], "yaw": analysis["yaw"], "signature": signature, "at": now}
+        """A face model's answer (``faces_analyse``) for the picture whose signature is
+        ``signature``."""
+        self.known = {"faces": analysis["faces"], "yaw": analysis["yaw"], "signature": signature}
+        if analysis["model"] == "full":
+            self.full = {"faces": analysis["faces"], "face_width": analysis["face_width"], "signature": signature,
+                         "at": now}
         return self._face_conditions(analysis["faces"], analysis["yaw"], now)
 
     def frame(self, analysis: dict, now: float) -> list[tuple[str, dict]]:
@@ -374,11 +421,11 @@ class DetectorPipeline:
         entry = self.state.get(peer.peer_id)
         if entry is None or entry["flags"] is None or name != "camera":
             return
-        raised, look = entry["flags"].picture(picture, time.monotonic())
+        raised, faces_pass = entry["flags"].picture(picture, time.monotonic())
         for kind, data in raised:
             self._report(peer, kind, data, jpeg, taken_at)
-        if look:
-            self._submit(peer, "frame", faces_analyse, jpeg,
+        if faces_pass is not None:
+            self._submit(peer, "frame", faces_analyse, jpeg, faces_pass == "confirm",
                          on_done=lambda p, r: self._frame_done(p, r, picture["signature"], jpeg, taken_at))
         rules = entry["rules"]
         # Identity: dlib embeddings, ~90 ms a check; soon after connecting, then every

@@ -36,6 +36,15 @@ def webcam_like(image: np.ndarray, *, shift: int = 20, scale: float = 0.8) -> np
     return cv2.resize(darker, (640, 480))
 
 
+def leaning_in(image: np.ndarray, *, scale: float = 0.35) -> np.ndarray:
+    """A 640x480 ``image`` with a second person leaning in at its top right corner, small and
+    partly cut off (the astronaut's head and shoulders), while the first stays where they are."""
+    guest = cv2.resize(astronaut()[:400, 60:460], None, fx=scale * 1.6, fy=scale * 1.2)
+    crowded = image.copy()
+    crowded[:guest.shape[0], crowded.shape[1] - guest.shape[1]:] = guest
+    return crowded
+
+
 FACELESS = {
     "blank": lambda: np.zeros((480, 640, 3), np.uint8),
     "coffee": data.coffee,

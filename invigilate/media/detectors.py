@@ -43,14 +43,21 @@ GRAIN_SIZE = (32, 24)
 # Sensor noise averages out in a cell (< 0.5); a person leaving, entering or turning does not.
 PICTURE_MOVED_MEAN = 1.5
 PICTURE_MOVED_CELL = 12
-# The scene changed (someone may have come or gone) when the signature differs from the one
-# the full-range face model last analysed by this much: then that model looks again, not the
-# short-range one, which finds only one of two faces side by side. Measured on 320x240
-# thumbnails (mean / largest cell): a seated face swaying by 1-5 px 1-11 / 5-58, by 7 px 15 /
-# 78 (bench/media.py's candidate; 8 px: 16 / 85); someone leaving 25-33 / 130-137; two people
-# instead of one 27-32 / 126-142; a second face leaning in at a side while the first stays
-# 3.4-22 / 92-201 (tests/media/material.py's pictures; the cell, not the mean, sees it).
-SCENE_CHANGED_MEAN = 18
+# The scene changed (someone may have come or gone) when the picture differs from the one the
+# full-range face model last analysed, once the two are aligned, by this much: then that model
+# looks again, not the short-range one, which finds only one of two faces side by side. The
+# pictures are compared as 64x48 luma ``layout``s (5 px cells of a 320x240 thumbnail), the
+# new one shifted by up to SCENE_SHIFT cells each way to where it fits the old one best, since
+# a seated person sways and leans: unaligned, a sway of 6-12 px differed as much as someone
+# leaving. Measured on thumbnails of tests/media/material.py's pictures (aligned mean /
+# largest 4x4-cell average): a seated face swaying by 1-12 px, 4.5-11 / 17-49; someone
+# leaving 40-44 / 128-131; two people instead of one 40-43 / 133-135; a blank picture 38-59
+# / 131-167; a second face leaning in at a side while the first stays 9-15 / 196 (the
+# cell, not the mean, sees it).
+SCENE_LAYOUT_SIZE = (64, 48)
+SCENE_SHIFT = 4
+SCENE_CELL = 4
+SCENE_CHANGED_MEAN = 20
 SCENE_CHANGED_CELL = 80
 # The short-range model's answer is asked for only when the full-range one last saw a face at
 # least this wide (relative to the picture's longer side, 58 px of a 320x240 thumbnail): its
@@ -60,8 +67,9 @@ CONFIRM_MIN_FACE_WIDTH = 0.18
 
 
 def picture_summary(gray: np.ndarray) -> dict:
-    """Brightness, contrast, a 16x12 luma ``signature`` (cell averages: what moved) and a
+    """Brightness, contrast, a 16x12 luma ``signature`` (cell averages: what moved), a
     32x24 ``grain`` (single pixels: a live camera's noise, which averages out of the cells)
+    and a 64x48 ``layout`` (what ``scene_changed`` aligns)
     of a grey picture (2-D uint8 array). Cheap (~0.1 ms for 320x240), so the worker makes one
     for every camera thumbnail."""
     import cv2
@@ -70,7 +78,8 @@ def picture_summary(gray: np.ndarray) -> dict:
     grain = cv2.resize(gray, GRAIN_SIZE, interpolation=cv2.INTER_NEAREST).astype(np.int16)
     mean, deviation = cv2.meanStdDev(gray)
     return {"brightness": float(mean[0, 0]), "contrast": float(deviation[0, 0]),
-            "signature": small.tobytes(), "grain": grain.tobytes()}
+            "signature": small.tobytes(), "grain": grain.tobytes(),
+            "layout": cv2.resize(gray, SCENE_LAYOUT_SIZE, interpolation=cv2.INTER_AREA).tobytes()}
 
 
 def picture_difference(before: bytes, after: bytes) -> np.ndarray:
@@ -83,8 +92,21 @@ def picture_moved(before: bytes, after: bytes) -> bool:
 
 
 def scene_changed(before: bytes, after: bytes) -> bool:
-    difference = picture_difference(before, after)
-    return float(difference.mean()) >= SCENE_CHANGED_MEAN or int(difference.max()) >= SCENE_CHANGED_CELL
+    """Do two pictures' ``layout``s differ by more than a sway? The middle of ``after`` (all
+    but SCENE_SHIFT cells at each edge) is matched against ``before`` at every shift up to
+    SCENE_SHIFT cells; at the best one, the mean difference or one 4x4-cell block's says."""
+    import cv2
+
+    width, height = SCENE_LAYOUT_SIZE
+    old = np.frombuffer(before, np.uint8).reshape(height, width).astype(np.float32)
+    new = np.frombuffer(after, np.uint8).reshape(height, width).astype(np.float32)
+    middle = new[SCENE_SHIFT:-SCENE_SHIFT, SCENE_SHIFT:-SCENE_SHIFT]
+    fit = cv2.matchTemplate(old, middle, cv2.TM_SQDIFF)
+    top, left = np.unravel_index(int(np.argmin(fit)), fit.shape)
+    difference = np.abs(old[top:top + middle.shape[0], left:left + middle.shape[1]] - middle)
+    rows, columns = (size // SCENE_CELL for size in difference.shape)
+    blocks = difference[:rows * SCENE_CELL, :columns * SCENE_CELL].reshape(rows, SCENE_CELL, columns, SCENE_CELL)
+    return float(difference.mean()) >= SCENE_CHANGED_MEAN or float(blocks.mean(axis=(1, 3)).max()) >= SCENE_CHANGED_CELL
 
 
 def faces_analyse(jpeg: bytes, confirm: bool = False) -> dict:
@@ -260,7 +282,7 @@ class CandidateFlags:
     last_grain: bytes | None = None
     blocked: bool = False
     known: dict | None = None  # the faces of the picture last analysed and its signature
-    full: dict | None = None  # the full-range model's last answer, its picture's signature and when
+    full: dict | None = None  # the full-range model's last answer, its picture's layout and when
     asked_at: float = float("-inf")
 
     def __post_init__(self):
@@ -309,22 +331,21 @@ class CandidateFlags:
             return raised, None
         self.asked_at = now
         if (recent and full["faces"] == 1 and full["face_width"] >= CONFIRM_MIN_FACE_WIDTH
-                and not scene_changed(full["signature"], picture["signature"])):
+                and not scene_changed(full["layout"], picture["layout"])):
             return raised, "confirm"
         return raised, "full"
 
-    def faces(self, analysis: dict, signature: bytes, now: float) -> list[tuple[str, dict]]:
-        """A face model's answer (``faces_analyse``) for the picture whose signature is
-        ``signature``."""
-        self.known = {"faces": analysis["faces"], "yaw": analysis["yaw"], "signature": signature}
+    def faces(self, analysis: dict, picture: dict, now: float) -> list[tuple[str, dict]]:
+        """A face model's answer (``faces_analyse``) for the picture ``picture`` summarises."""
+        self.known = {"faces": analysis["faces"], "yaw": analysis["yaw"], "signature": picture["signature"]}
         if analysis["model"] == "full":
-            self.full = {"faces": analysis["faces"], "face_width": analysis["face_width"], "signature": signature,
+            self.full = {"faces": analysis["faces"], "face_width": analysis["face_width"], "layout": picture["layout"],
                          "at": now}
         return self._face_conditions(analysis["faces"], analysis["yaw"], now)
 
     def frame(self, analysis: dict, now: float) -> list[tuple[str, dict]]:
         """One picture analysed whole (``frame_analyse``): picture and faces."""
-        return self._picture_conditions(analysis, now) + self.faces(analysis, analysis["signature"], now)
+        return self._picture_conditions(analysis, now) + self.faces(analysis, analysis, now)
 
     def audio(self, fraction: float, now: float) -> list[tuple[str, dict]]:
         holds = fraction >= self.rules.speech_min_fraction
@@ -426,7 +447,7 @@ class DetectorPipeline:
             self._report(peer, kind, data, jpeg, taken_at)
         if faces_pass is not None:
             self._submit(peer, "frame", faces_analyse, jpeg, faces_pass == "confirm",
-                         on_done=lambda p, r: self._frame_done(p, r, picture["signature"], jpeg, taken_at))
+                         on_done=lambda p, r: self._frame_done(p, r, picture, jpeg, taken_at))
         rules = entry["rules"]
         # Identity: dlib embeddings, ~90 ms a check; soon after connecting, then every
         # face_check_seconds (an exam's knob, 3 minutes by default).
@@ -473,11 +494,11 @@ class DetectorPipeline:
 
         future.add_done_callback(finished)
 
-    def _frame_done(self, peer, analysis: dict, signature: bytes, jpeg: bytes, taken_at: float) -> None:
+    def _frame_done(self, peer, analysis: dict, picture: dict, jpeg: bytes, taken_at: float) -> None:
         entry = self.state.get(peer.peer_id)
         if entry is None:
             return
-        for kind, data in entry["flags"].faces(analysis, signature, time.monotonic()):
+        for kind, data in entry["flags"].faces(analysis, picture, time.monotonic()):
             self._report(peer, kind, data, jpeg, taken_at)
 
     def _identity_done(self, peer, result: dict, jpeg: bytes, taken_at: float) -> None:

@@ -11,7 +11,6 @@ from invigilate.media.detectors import (
     detection_report,
     faces_analyse,
     frame_analyse,
-    picture_difference,
     picture_summary,
     scene_changed,
 )
@@ -84,7 +83,7 @@ def run_as_the_worker(frames: list[np.ndarray], *, min_interval: float = 2, refr
         if faces_pass is not None:
             analysis = faces_analyse(jpeg, confirm=faces_pass == "confirm")
             looked[second] = analysis["model"]
-            found += flags.faces(analysis, picture["signature"], float(second))
+            found += flags.faces(analysis, picture, float(second))
         raised += [(second, kind) for kind, _ in found]
     return raised, looked
 
@@ -137,12 +136,26 @@ def test_someone_leaning_in_at_the_side_is_a_scene_change_for_the_full_model():
                for seed in range(4)]
     _, before = thumbnail(seated[0])
     _, after = thumbnail(leaning[0])
-    difference = picture_difference(before["signature"], after["signature"])
-    print(f"leaning in: signature difference mean={difference.mean():.1f} largest cell={difference.max()}")
-    assert scene_changed(before["signature"], after["signature"])
+    assert scene_changed(before["layout"], after["layout"])
     raised, looked = run_as_the_worker(seated + leaning)
     assert looked == {0: "full", 2: "short", 4: "full"}
     assert raised == [(4 + RULES.multiple_faces_seconds, "multiple_faces")]
+
+
+def test_a_sway_is_not_a_scene_change_and_someone_coming_or_going_is():
+    for face in (material.grace_hopper(), material.astronaut()):
+        _, seated = thumbnail(camera_noise(material.webcam_like(face, shift=20), 1))
+        # Up to 12 px of the thumbnail across (webcam_like shifts the 640-wide picture), and
+        # down and across at once.
+        for moved in [material.webcam_like(face, shift=20 + sway) for sway in (2, 4, 8, 12, 16, 24)] + [
+                np.roll(material.webcam_like(face, shift=20), (10, -14), axis=(0, 1))]:
+            _, picture = thumbnail(camera_noise(moved, 2))
+            assert not scene_changed(seated["layout"], picture["layout"])
+        for changed in (material.webcam_like(material.FACELESS["coffee"]()), material.webcam_like(material.two_people()),
+                        material.leaning_in(material.webcam_like(face, shift=20)),
+                        material.leaning_in(material.webcam_like(face, shift=28)), np.zeros((480, 640, 3), np.uint8)):
+            _, picture = thumbnail(camera_noise(changed, 3))
+            assert scene_changed(seated["layout"], picture["layout"])
 
 
 def faces_after(seen: np.ndarray, shown: np.ndarray) -> dict:
@@ -156,7 +169,7 @@ def faces_after(seen: np.ndarray, shown: np.ndarray) -> dict:
         picture = picture_summary(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY))
         _, faces_pass = flags.picture(picture, 2.0 * second)
         analysis = faces_analyse(material.jpeg(image), confirm=faces_pass == "confirm")
-        flags.faces(analysis, picture["signature"], 2.0 * second)
+        flags.faces(analysis, picture, 2.0 * second)
     return analysis
 
 

@@ -13,8 +13,10 @@ has seen (``detectors.faces_analyse``). CPU a 320x240 camera thumbnail, JPEG dec
 2-core VM (``time.process_time``, 400 calls each, alternating; two quiet runs, the machine's
 speed drifted between them): full range 4.4-5.6 ms, short range 1.8-2.2 ms; the cascade on a
 seated face swaying 2-4 px (a full pass every 10 s, 4 confirms between) 2.4-2.9 ms a pass, 52 %
-of full range; on bench/media.py's candidate, whose 24 px sway sends 3 passes in 5 to the full
-range, 3.4-4.3 ms, 77 %. A dlib embedding costs ~120 ms, so it runs only for identity checks
+of full range; on bench/media.py's candidate, whose face sways by up to 24 px, 3.1-3.8 ms
+against 5.8-6.0 for full range in the same run (48 confirms and 12 full passes in 60, since
+``detectors.scene_changed`` aligns the pictures before it compares them; unaligned, 3 passes
+in 5 went to full range). A dlib embedding costs ~120 ms, so it runs only for identity checks
 (login, and every N seconds), never per frame.
 
 The detectors are not thread-safe: each process (worker of the detector pool) keeps its own.

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from invigilate.accounts.models import Role
-from invigilate.audit.services import actor_label_for_registration, audit_record
+from invigilate.audit.services import actor_label_for_registration, audit_record, deadlock_retry
 from invigilate.exams.models import Registration
 from invigilate.exams.rules import exam_rules
 from invigilate.realtime.groups import candidate_group, exam_group, room_group
@@ -80,23 +80,33 @@ def signal_record(
         registration=registration, source=source, kind=kind, client_id=client_id[:40], client_seq=client_seq,
         client_time=client_time, received_at=now, data=data or {},
     )
-    try:
-        with transaction.atomic():
+
+    def record() -> Signal | None:
+        try:
+            with transaction.atomic():
+                if client_seq is not None and _signal_replayed(signal):
+                    return None
+                if signal_raises_alert(kind):
+                    _signal_save_with_alert(registration=registration, kind=kind, signal=signal, now=now)
+                else:
+                    signal.save()
+                publish_on_commit(
+                    room_group(registration.room_id), "signal.recorded",
+                    registration_id=registration.pk, kind=kind, at=now.isoformat(),
+                )
+        except IntegrityError:
             if client_seq is not None and _signal_replayed(signal):
-                return None
-            if signal_raises_alert(kind):
-                _signal_save_with_alert(registration=registration, kind=kind, signal=signal, now=now)
-            else:
-                signal.save()
-            publish_on_commit(
-                room_group(registration.room_id), "signal.recorded",
-                registration_id=registration.pk, kind=kind, at=now.isoformat(),
-            )
-    except IntegrityError:
-        if client_seq is not None and _signal_replayed(signal):
-            return None  # the same (client, seq) arrived twice at once: the other copy was kept
-        raise
-    return signal
+                return None  # the same (client, seq) arrived twice at once: the other copy was kept
+            raise
+        return signal
+
+    def unsaved() -> None:  # the rolled-back attempt gave the objects rows that are not there
+        signal.pk, signal.alert, signal._state.adding = None, None, True
+
+    # A new alert takes the candidate's lock, then the exam's counter and audit chain: a
+    # transaction holding the chain that then wants this candidate's alerts deadlocks with it,
+    # and a signal is evidence, not to be dropped for that.
+    return deadlock_retry(record, again=unsaved)
 
 
 def _signal_replayed(signal: Signal) -> bool:

@@ -86,3 +86,52 @@ def test_it_numbers_alerts_per_exam_without_gaps(world):
         signal_record(registration=elsewhere, kind=kind, source="browser")
     for exam in (world.exam, other_exam):
         assert sorted(Alert.objects.filter(exam=exam).values_list("sequence", flat=True)) == [1, 2, 3, 4]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_signal_caught_in_a_deadlock_with_an_audit_append_is_recorded_on_the_repeat():
+    # A transaction holds the exam's audit chain and then wants this candidate's alert lock,
+    # while the signal holds that lock and waits for the chain: PostgreSQL aborts the signal's
+    # transaction (its deadlock check comes first), and the repeat records it.
+    import threading
+    import time
+
+    from django.db import connection, transaction
+    from django.db.models import F
+
+    from invigilate.audit.models import AuditChain
+    from invigilate.proctoring.services import ALERT_LOCK_NAMESPACE
+    from tests.personas import make_world
+
+    world = make_world()
+    AuditChain.objects.get_or_create(key=world.exam.pk)
+    holding = threading.Event()
+
+    def deadlocks() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
+            return cursor.fetchone()[0]
+
+    def other_side():
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET LOCAL deadlock_timeout = '10s'")
+                AuditChain.objects.filter(key=world.exam.pk).update(length=F("length"))
+                holding.set()
+                time.sleep(0.5)  # the signal takes the candidate's lock, then waits for the chain
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ALERT_LOCK_NAMESPACE, world.candidate.pk])
+        finally:
+            connection.close()
+
+    before = deadlocks()
+    thread = threading.Thread(target=other_side)
+    thread.start()
+    assert holding.wait(10)
+    signal = signal_record(registration=world.candidate, kind="focus_lost", source="browser", client_seq=1)
+    thread.join(30)
+
+    time.sleep(0.6)  # the statistics collector's counters trail by up to half a second
+    assert deadlocks() == before + 1
+    assert Signal.objects.get().pk == signal.pk and signal.alert.sequence == 1
+    assert AuditEvent.objects.filter(event_type="alert.raised", subject_id=str(signal.alert.pk)).count() == 1

@@ -104,21 +104,26 @@ def _local_write(storage: FileSystemStorage, name: str, data: bytes) -> None:
     path = storage.path(name)
     folder = os.path.dirname(path)
     if folder not in _folders_made:
-        os.makedirs(folder, exist_ok=True)
-        if storage.directory_permissions_mode is not None:
-            os.chmod(folder, storage.directory_permissions_mode)
+        _folder_make(storage, folder)
         _folders_made.add(folder)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-    except FileNotFoundError:  # the folder went (a purge, a cleaned disk) after it was made
-        _folders_made.discard(folder)
-        return _local_write(storage, name, data)
+        descriptor = os.open(path, flags, 0o666)
+    except FileNotFoundError:  # the folder went (a cleaned disk) after it was made
+        _folder_make(storage, folder)
+        descriptor = os.open(path, flags, 0o666)
     try:
         os.write(descriptor, data)
     finally:
         os.close(descriptor)
     if storage.file_permissions_mode is not None:
         os.chmod(path, storage.file_permissions_mode)
+
+
+def _folder_make(storage: FileSystemStorage, folder: str) -> None:
+    os.makedirs(folder, exist_ok=True)
+    if storage.directory_permissions_mode is not None:
+        os.chmod(folder, storage.directory_permissions_mode)
 
 
 def thumbnail_purge(*, older_than: timedelta | None = None) -> int:

@@ -255,3 +255,22 @@ def test_a_flag_raises_an_alert_with_its_evidence(world):
     assert AuditEvent.objects.filter(event_type="alert.raised", registration_id=world.candidate.pk).exists()
     with pytest.raises(ValueError):
         detection_report(registration_id=world.candidate.pk, kind="bored", data={})
+
+
+def test_identity_checks_come_within_their_interval_and_a_room_that_joined_together_spreads_out():
+    import random
+
+    from invigilate.media.detectors import identity_next
+
+    random.seed(8)
+    every = 180.0
+    due = [random.uniform(0, 30) for _ in range(50)]  # the first checks, as the pipeline spreads them
+    for _ in range(10):
+        later = [identity_next(at, every) for at in due]
+        assert all(0.8 * every <= next_at - at <= every for at, next_at in zip(due, later, strict=True))
+        due = later
+    # At exactly every 180 s they would still lie within 30 s of each other, ~20 in the
+    # busiest 10 s; after ten checks each they lie over 2 minutes (seen 121-205 s with
+    # several seeds), about half as dense.
+    assert max(due) - min(due) > 90
+    assert max(sum(1 for at in due if start <= at < start + 10) for start in due) <= 14

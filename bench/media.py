@@ -37,8 +37,9 @@ step it compares, per stream, frames received with frames sent (and, for ``full`
 wall's thumbnail age and the viewers' frames). The knee is the first N where a stream falls
 behind (receives < 95 % of what was sent), or, for ``full``, the thumbnail age p95 reaches
 2 s, in two windows in a row: a step that fails once is measured again, since a 1 fps
-screen has only ~11 frames in a window and one frame late at each edge reads as 82 %. Then ``full`` runs ``--soak-minutes`` at its capacity (the step before the knee) to
-see whether memory per candidate stays flat (30 for the issue's run).
+screen has only ~11 frames in a window and one frame late at each edge reads as 82 %. Then
+``full`` runs ``--soak-minutes`` at its capacity (the step before the knee) to see whether
+memory per candidate stays flat (30 for the issue's run).
 
 Ends with one line: ``knee_full=.. knee_bare=.. ratio=.. ...``. The generator must keep up
 for the figures to mean anything: its own lateness is printed per step and a step where it
@@ -95,6 +96,7 @@ THUMBNAIL_AGE_LIMIT = 2.0
 QUALITY = {"low": {"camera": 10, "screen": 1}, "high": {"camera": 20, "screen": 5}}
 WATCHED = 5
 BARE_DEFAULT_PTIME_MS = 20  # Opus packets a browser sends a receiver that asks for no ptime
+RATIOS = {"bare": "ratio", "bare_sparse": "ratio_sparse", "bare_default": "ratio_default"}  # full against each
 WORKER_CORE, GENERATOR_CORE = 0, (os.cpu_count() or 2) - 1
 
 
@@ -847,7 +849,7 @@ async def run(args) -> None:
         top = args.bare_max if target.startswith("bare") and args.bare_max else args.max
         figures[f"knee_{target}"] = found if found is not None else f">{top}"
         figures[f"capacity_{target}"] = healthy["n"] if healthy else 0
-    for bare_target, key in (("bare", "ratio"), ("bare_sparse", "ratio_sparse"), ("bare_default", "ratio_default")):
+    for bare_target, key in RATIOS.items():
         if "full" in results and bare_target in results:
             full, bare = figures["capacity_full"], figures[f"capacity_{bare_target}"]
             figures[key] = f"{full / bare:.2f}" if bare else "n/a"
@@ -885,12 +887,9 @@ async def run(args) -> None:
                 figures["detector_pool_cpu_per_candidate"] = f"{step['cpu_pool'] / step['n'] * 100:.2f}%"
             figures[f"projected_{target}"] = projected[target]
             figures["generator_cpu_per_candidate"] = f"{step['generator_cpu'] / step['n'] * 100:.2f}%"
-    if projected.get("full") and projected.get("bare"):
-        figures["projected_ratio"] = f"{projected['full'] / projected['bare']:.2f}"
-    for bare_target in ("bare_sparse", "bare_default"):
+    for bare_target, key in RATIOS.items():
         if projected.get("full") and projected.get(bare_target):
-            suffix = bare_target.removeprefix("bare_")
-            figures[f"projected_ratio_{suffix}"] = f"{projected['full'] / projected[bare_target]:.2f}"
+            figures[f"projected_{key}"] = f"{projected['full'] / projected[bare_target]:.2f}"
     figures["load_avg"] = f"{os.getloadavg()[0]:.1f}"
     print(" ".join(f"{key}={value}" for key, value in figures.items()), flush=True)
 

@@ -93,24 +93,20 @@ def thumbnail_store(*, registration_id: int, track: str, jpeg: bytes, taken_at: 
     return path, taken_ms
 
 
-_folders_made: set[str] = set()
-
-
 def _local_write(storage: FileSystemStorage, name: str, data: bytes) -> None:
     """One small file written straight through the OS. ``Storage.save`` looks for a free name,
     locks the file and copies it in chunks: 0.68 ms of CPU a thumbnail, as much as decoding
     the camera's keyframe (docs/performance.md), and a thumbnail's name is its own already.
     The storage's permission settings still apply."""
     path = storage.path(name)
-    folder = os.path.dirname(path)
-    if folder not in _folders_made:
-        _folder_make(storage, folder)
-        _folders_made.add(folder)
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     try:
         descriptor = os.open(path, flags, 0o666)
-    except FileNotFoundError:  # the folder went (a cleaned disk) after it was made
-        _folder_make(storage, folder)
+    except FileNotFoundError:  # the first of its folder (or the folder went: a cleaned disk)
+        folder = os.path.dirname(path)
+        os.makedirs(folder, exist_ok=True)
+        if storage.directory_permissions_mode is not None:
+            os.chmod(folder, storage.directory_permissions_mode)
         descriptor = os.open(path, flags, 0o666)
     try:
         os.write(descriptor, data)
@@ -118,12 +114,6 @@ def _local_write(storage: FileSystemStorage, name: str, data: bytes) -> None:
         os.close(descriptor)
     if storage.file_permissions_mode is not None:
         os.chmod(path, storage.file_permissions_mode)
-
-
-def _folder_make(storage: FileSystemStorage, folder: str) -> None:
-    os.makedirs(folder, exist_ok=True)
-    if storage.directory_permissions_mode is not None:
-        os.chmod(folder, storage.directory_permissions_mode)
 
 
 def thumbnail_purge(*, older_than: timedelta | None = None) -> int:

@@ -310,6 +310,9 @@ MEDIA_AUDIO_PTIME_MS = int(os.environ.get("MEDIA_AUDIO_PTIME_MS", "60"))
 # frozen are judged on every thumbnail (invigilate.media.detectors.CandidateFlags).
 MEDIA_DETECTOR_FRAME_SECONDS = float(os.environ.get("MEDIA_DETECTOR_FRAME_SECONDS", "2"))
 MEDIA_DETECTOR_FACE_REFRESH_SECONDS = float(os.environ.get("MEDIA_DETECTOR_FACE_REFRESH_SECONDS", "10"))
+# While the scene stays as the full-range face model last saw it, the short-range model confirms
+# the face at most this often; the pictures between keep its answer.
+MEDIA_DETECTOR_CONFIRM_SECONDS = float(os.environ.get("MEDIA_DETECTOR_CONFIRM_SECONDS", "4"))
 CELERY_BEAT_SCHEDULE["media-worker-sweep"] = {"task": "invigilate.media.tasks.media_worker_sweep", "schedule": 5.0}
 CELERY_BEAT_SCHEDULE["media-thumbnail-purge"] = {"task": "invigilate.media.tasks.thumbnail_purge", "schedule": 300.0}
 # Evidence: phones silent while their exam runs (killed app, dead phone) -> phone_interrupted.

@@ -71,11 +71,13 @@ def thumbnail(image: np.ndarray) -> tuple[bytes, dict]:
     return thumbnail_make(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24"), summary=True)
 
 
-def run_as_the_worker(frames: list[np.ndarray], *, min_interval: float = 2, refresh: float = 10):
+def run_as_the_worker(frames: list[np.ndarray], *, min_interval: float = 2, refresh: float = 10,
+                      confirm_interval: float = 0):
     """Feed one thumbnail a second as the worker does: every picture's summary, and a face
     pass only on the pictures the flags ask for, as they ask. Returns (flags raised, {second:
     the model that answered})."""
-    flags = CandidateFlags(RULES, faces_min_interval=min_interval, faces_refresh=refresh)
+    flags = CandidateFlags(RULES, faces_min_interval=min_interval, faces_refresh=refresh,
+                           confirm_interval=confirm_interval)
     raised, looked = [], {}
     for second, image in enumerate(frames):
         jpeg, picture = thumbnail(image)
@@ -118,6 +120,24 @@ def test_a_swaying_face_is_confirmed_by_the_short_model_with_a_full_pass_every_r
     assert raised == []
     assert list(looked) == list(range(0, 25, 2))
     assert [second for second, model in looked.items() if model == "full"] == [0, 10, 20]
+
+
+def test_with_a_confirm_interval_an_unchanged_scene_is_confirmed_less_often_and_a_change_is_not_delayed():
+    raised, looked = run_as_the_worker(swaying(material.grace_hopper(), 25), confirm_interval=4)
+    assert raised == []
+    # Seconds 4, 8, 9, 14, 19, 24: back where an analysed picture was (the sway's period is 4 s).
+    assert looked == {0: "full", 5: "short", 10: "full", 15: "short", 20: "full"}
+    # Someone sitting down is a scene change: the full model looks at once (without the interval
+    # it had looked 1 s before, so it waited a second), and multiple_faces comes its 2 s later.
+    seated = swaying(material.grace_hopper(), 9)
+    crowd = [camera_noise(material.webcam_like(material.two_people()), 40 + seed) for seed in range(5)]
+    raised, looked = run_as_the_worker(seated + crowd, confirm_interval=4)
+    assert looked == {0: "full", 5: "short", 9: "full"}
+    assert raised == [(9 + RULES.multiple_faces_seconds, "multiple_faces")]
+    # The labelled sequence keeps its flags and their seconds.
+    sequence = labelled_sequence(seated=swaying(material.grace_hopper(), 8))
+    raised, _ = run_as_the_worker(sequence, confirm_interval=4)
+    assert raised == run(sequence)
 
 
 def test_a_second_person_sitting_down_goes_to_the_full_model_and_raises_multiple_faces_on_time():

@@ -36,7 +36,9 @@ For each target N steps up from ``--start`` by ``--step``; after ``--hold`` seco
 step it compares, per stream, frames received with frames sent (and, for ``full``, the
 wall's thumbnail age and the viewers' frames). The knee is the first N where a stream falls
 behind (receives < 95 % of what was sent), or, for ``full``, the thumbnail age p95 reaches
-2 s, in two windows in a row: a step that fails once is measured again, since a 1 fps
+2 s or the detectors fall behind (more than 5 % of their batches answered 2 s or more after
+the sample, or of their samples skipped; the pool runs nicer than the worker, so on a full
+core it is what gives way), in two windows in a row: a step that fails once is measured again, since a 1 fps
 screen has only ~11 frames in a window and one frame late at each edge reads as 82 %. Then
 ``full`` runs ``--soak-minutes`` at its capacity (the step before the knee) to see whether
 memory per candidate stays flat (30 for the issue's run).
@@ -93,6 +95,7 @@ VIDEO_CLOCK = 90000
 AUDIO_CLOCK = 48000
 BEHIND = 0.95  # a stream receiving less than this share of what was sent falls behind
 THUMBNAIL_AGE_LIMIT = 2.0
+DETECTORS_LATE_SHARE = 0.05  # of a window's detector batches late, or of its samples skipped
 QUALITY = {"low": {"camera": 10, "screen": 1}, "high": {"camera": 20, "screen": 5}}
 WATCHED = 5
 BARE_DEFAULT_PTIME_MS = 20  # Opus packets a browser sends a receiver that asks for no ptime
@@ -706,7 +709,21 @@ class Bench:
             "load": os.getloadavg()[0],
             "reconnects": after["reconnects"] - before["reconnects"],
             "heap_trim": stats_after.get("heap_trim"),  # the worker's recent trims (bare has none)
+            "detectors": detectors_window(stats_before.get("detectors"), stats_after.get("detectors")),
         }
+
+
+def detectors_window(before: dict | None, after: dict | None) -> dict | None:
+    """The detector pool's timeliness in a window, from the worker's running counts: the share
+    of batches whose results came late (``detectors.DETECTOR_LATE_SECONDS``) and of samples
+    skipped because the candidate's previous one was still being analysed."""
+    if not before or not after:
+        return None
+    batches = after["batches"] - before["batches"]
+    offered = after["submitted"] - before["submitted"] + after["skipped"] - before["skipped"]
+    return {"late_share": (after["batches_late"] - before["batches_late"]) / batches if batches else 0.0,
+            "skipped_share": (after["skipped"] - before["skipped"]) / offered if offered else 0.0,
+            "latency_p95_s": after["latency_p95_s"]}
 
 
 def step_line(target: str, result: dict) -> str:
@@ -718,6 +735,11 @@ def step_line(target: str, result: dict) -> str:
         flags += " generator_behind"
     if result["reconnects"]:
         flags += f" reconnected={result['reconnects']}"
+    if detectors := result.get("detectors"):
+        flags += (f" det_late={detectors['late_share'] * 100:.0f}% det_skipped={detectors['skipped_share'] * 100:.0f}%"
+                  f" det_p95={detectors['latency_p95_s'] or 0:.2f}s")
+        if detectors_late(result):
+            flags += " DETECTORS_LATE"
     if (trim := result.get("heap_trim")) and trim["count"]:
         flags += f" heap_trims={trim['count']}(freed {trim['freed_mb']:.0f}MB, max {trim['max_ms']:.0f}ms)"
     return (f"{target:4} n={result['n']:3d} cpu={result['cpu'] * 100:5.1f}% (pool {result['cpu_pool'] * 100:4.1f}%) lag_p95={result['lag_p95_ms']:6.1f}ms "
@@ -727,9 +749,18 @@ def step_line(target: str, result: dict) -> str:
             f"gen_late={result['generator_late_ms']:.1f}ms load={result['load']:.1f}{flags}")
 
 
+def detectors_late(result: dict) -> bool:
+    """More than 5 % of the window's detector batches late (their p95 at or past 2 s), or more
+    than 5 % of its samples skipped: the detectors did not keep up (the pool runs nicer than
+    the worker, so it is what gives way on a full core)."""
+    detectors = result.get("detectors")
+    return bool(detectors) and (detectors["late_share"] > DETECTORS_LATE_SHARE
+                                or detectors["skipped_share"] > DETECTORS_LATE_SHARE)
+
+
 def failed(target: str, result: dict) -> bool:
     thumbs_late = target == "full" and (result["thumb_p95_s"] or 0) >= THUMBNAIL_AGE_LIMIT
-    return bool(result["behind"]) or thumbs_late
+    return bool(result["behind"]) or thumbs_late or detectors_late(result)
 
 
 async def knee(bench: Bench, target: str) -> tuple[int | None, dict | None, list[dict]]:
@@ -858,6 +889,8 @@ async def run(args) -> None:
         figures["cpu_full_at_capacity"] = f"{healthy['cpu'] * 100:.0f}%"
         figures["thumb_age_p95_ms"] = int((healthy["thumb_p95_s"] or 0) * 1000)
         figures["lag_p95_ms"] = healthy["lag_p95_ms"]
+        if detectors := healthy.get("detectors"):
+            figures["detector_late_share"] = f"{detectors['late_share']:.3f}"
         # The slope of RSS over the healthy steps: the worker's first candidate also loads
         # codecs and libraries once, which is not a cost per candidate.
         steps = [step for step in results["full"][2] if not failed("full", step)]

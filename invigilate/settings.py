@@ -313,6 +313,9 @@ MEDIA_DETECTOR_FACE_REFRESH_SECONDS = float(os.environ.get("MEDIA_DETECTOR_FACE_
 # While the scene stays as the full-range face model last saw it, the short-range model confirms
 # the face at most this often; the pictures between keep its answer.
 MEDIA_DETECTOR_CONFIRM_SECONDS = float(os.environ.get("MEDIA_DETECTOR_CONFIRM_SECONDS", "4"))
+# The detector pool's processes run this much nicer than the worker (os.nice): on a shared core
+# the media path goes first; the worker's stats say how late the detectors' answers come.
+MEDIA_DETECTOR_NICENESS = int(os.environ.get("MEDIA_DETECTOR_NICENESS", "10"))
 CELERY_BEAT_SCHEDULE["media-worker-sweep"] = {"task": "invigilate.media.tasks.media_worker_sweep", "schedule": 5.0}
 CELERY_BEAT_SCHEDULE["media-thumbnail-purge"] = {"task": "invigilate.media.tasks.thumbnail_purge", "schedule": 300.0}
 # Evidence: phones silent while their exam runs (killed app, dead phone) -> phone_interrupted.

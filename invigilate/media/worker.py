@@ -9,7 +9,8 @@ Messages it understands (``type``):
 - ``media.offer``: a candidate device's offer -> ``media.answer`` to ``reply_channel``;
 - ``media.peer_close``: drop a peer (the device reconnected elsewhere);
 - ``media.viewer_offer`` / ``media.viewer_close``: a focus view opens / closes;
-- ``media.stats``: frames received per track, event-loop lag, CPU and recent heap trims ->
+- ``media.stats``: frames received per track, event-loop lag, CPU, recent heap trims and the
+  detectors' timeliness (``DetectorPipeline.timeliness``) ->
   ``media.stats`` to ``reply_channel`` (what ``bench/media`` and an operator read).
 
 What it sends a room's dashboards: ``media.thumbnails``, the room's new wall thumbnails of
@@ -512,6 +513,7 @@ class MediaWorkerRuntime:
         await self.layer.send(message["reply_channel"], {
             "type": "media.stats", "worker": self.name, "cpu_seconds": time.process_time(), **self.lag.summary(),
             "heap_trim": self.heap_trim_summary(),
+            "detectors": self.detectors.timeliness() if self.detectors is not None else None,
             "peers": {str(peer_id): {name: hub.frames for name, hub in peer.hubs.items()}
                       for peer_id, peer in self.peers.items()},
             "viewers": {viewer_id: {str(track.hub.name): track.frames_forwarded for track in viewer.tracks}

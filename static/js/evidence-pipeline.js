@@ -87,9 +87,13 @@ export class UploadQueue extends EventTarget {
     this.retryNow();
   }
 
-  // Reports (recording progress, interruptions) are kept until the server has them too.
+  // Reports (recording progress, interruptions) are kept until the server has them too. They go
+  // at once, not after the segment being uploaded: a report tells the server what to expect,
+  // and one held behind a long upload could arrive after the candidate submitted, when the
+  // server had already called the submission complete without the run it announces.
   async post(url, body) {
     await request((await store("outbox", "readwrite")).add({ owner: this.owner, url, body }));
+    this.flushOutbox().catch(() => {}); // offline: the loop below retries with the segments
     this.retryNow();
   }
 
@@ -122,7 +126,13 @@ export class UploadQueue extends EventTarget {
     return { kinds: Object.values(kinds), pending, outbox: outbox.length, error: this.lastError };
   }
 
-  async flushOutbox() {
+  // One flush at a time, in order (the loop, post() and the exam page's submit all flush).
+  flushOutbox() {
+    this.flushing = (this.flushing || Promise.resolve()).catch(() => {}).then(() => this.sendOutbox());
+    return this.flushing;
+  }
+
+  async sendOutbox() {
     const items = (await request((await store("outbox")).getAll())).filter((item) => item.owner === this.owner);
     for (const item of items) {
       const response = await fetch(item.url, {

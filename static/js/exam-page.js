@@ -77,6 +77,15 @@ async function beforeLeaving(reason) {
   await Promise.allSettled(pending);
 }
 
+// Before the page submits, the others tell the server what it should still expect (the
+// recorder: its runs and segments so far), so the server does not call the submission
+// complete without them. Offline, the submission itself cannot go either; a few seconds at most.
+async function beforeSubmitting() {
+  const pending = [];
+  document.dispatchEvent(new CustomEvent("exam:submitting", { detail: { waitUntil: (promise) => pending.push(promise) } }));
+  await Promise.race([Promise.allSettled(pending), new Promise((resolve) => setTimeout(resolve, 5000))]);
+}
+
 // --- Written answers ------------------------------------------------------------------------
 
 async function textAnswer() {
@@ -265,6 +274,7 @@ async function advance() {
 async function submit(button) {
   if (button) button.disabled = true;
   await flushCurrent();
+  await beforeSubmitting();
   const reply = await postJson(urls.submit, {});
   if (reply.ok || reply.error !== "early") await leave("submit");
   else if (!button) {

@@ -4,7 +4,8 @@
 //   the candidate's thumbnail before the start.
 // - Exam page: on "exam:streams" ({camera, screen}, dispatched by exam-page.js once the entire
 //   screen is shared) the live media carries the screen too, and the evidence app's
-//   whole-exam recorder records camera + microphone and screen; on "exam:leaving" (next
+//   whole-exam recorder records camera + microphone and screen; on "exam:submitting" its
+//   reports reach the server first (what runs and segments to expect); on "exam:leaving" (next
 //   question, submission) the recorder stops and keeps its last segments in IndexedDB.
 // - After submission: the recorder's queue sends what is still on this computer, with
 //   progress; "submission complete" comes from the server, which waits for these recordings.
@@ -56,6 +57,9 @@ if (config.stage === "waiting") {
     goLive({ camera, screen });
     await evidence.start({ camera, screen });
     status.dataset.recording = "true";
+  });
+  document.addEventListener("exam:submitting", (event) => {
+    event.detail.waitUntil(evidence.queue.flushOutbox());
   });
   document.addEventListener("exam:leaving", (event) => {
     event.detail.waitUntil(evidence.stop());

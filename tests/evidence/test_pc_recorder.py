@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import expect
 
-from invigilate.evidence.models import Upload
+from invigilate.evidence.models import Recording, Upload
 from invigilate.evidence.selectors import evidence_status_for_registration
 
 from .test_phone_page import FAST_RULES, signed_in_pc
@@ -40,3 +40,41 @@ def test_the_pc_records_camera_and_screen_through_an_outage_and_uploads_everythi
         assert upload.status == "complete" and upload.source == "pc"
         data = (settings.MEDIA_ROOT / upload.file_name).read_bytes()
         assert hashlib.sha256(data).hexdigest() == upload.sha256
+
+
+def test_reports_reach_the_server_while_a_segment_is_still_uploading(live_world, new_page, daphne_server):
+    """A report says which runs and segments the server should expect; one held behind a long
+    upload could come after the candidate submitted, and the server would have called the
+    submission complete without that run."""
+    live_world.exam.rules = FAST_RULES
+    live_world.exam.save()
+    pc = signed_in_pc(new_page, daphne_server, live_world)
+    held, released = [], []
+
+    def slow_uploads(route):  # a segment's bytes hang (a slow upload); creating uploads goes through
+        if route.request.method == "PATCH" and not released:
+            held.append(route)
+        else:
+            route.continue_()
+
+    pc.route("**/evidence/tus/*", slow_uploads)
+    pc.goto("/evidence/recording-check/")
+    pc.click("[data-action=start]")
+    pc.wait_for_function("document.getElementById('pc-recorder').dataset.pending >= 3", timeout=20000)
+    assert held, "no segment upload began"
+    pc.click("[data-action=stop]")
+    for _ in range(100):
+        ended = Recording.objects.filter(registration=live_world.candidate, final_seq__isnull=False)
+        if ended.count() == 2:
+            break
+        pc.wait_for_timeout(100)
+    assert sorted(ended.values_list("kind", flat=True)) == ["pc_camera", "pc_screen"]
+    assert not Upload.objects.filter(registration=live_world.candidate, status="complete").exists()
+    assert len(held) == 1  # the queue sends one segment at a time: it is still on the first
+
+    released.append(True)
+    for route in held:
+        route.continue_()
+    expect(pc.get_by_test_id("pc-final")).to_contain_text("All recordings uploaded", timeout=30000)
+    status = evidence_status_for_registration(registration=live_world.candidate)
+    assert status.complete_for(["pc_camera", "pc_screen"]), status

@@ -156,4 +156,8 @@ def test_a_candidate_goes_from_login_to_submission_complete(live_world, new_page
         # past the end of a run it has not closed yet: that one is not expected).
         for recording in Recording.objects.filter(registration=registration, kind=kind, final_seq__isnull=False):
             complete = set(Upload.objects.filter(recording=recording, status="complete").values_list("seq", flat=True))
-            assert set(range(recording.final_seq + 1)) <= complete, (kind, recording.final_seq, complete)
+            # If not, what the server knew of each run and upload says which report came late.
+            assert set(range(recording.final_seq + 1)) <= complete, (
+                kind, recording.final_seq, complete,
+                list(Recording.objects.filter(registration=registration).values("kind", "started_at", "last_seq", "final_seq")),
+                list(Upload.objects.filter(registration=registration).values("recording_id", "seq", "status", "created_at")))

@@ -2,6 +2,7 @@
 come back, and end with every segment on the server ("all evidence uploaded")."""
 
 import hashlib
+import re
 
 import pytest
 from django.conf import settings
@@ -60,7 +61,9 @@ def test_the_phone_pairs_sweeps_records_survives_offline_and_uploads_everything(
     done.click()
     phone.click("[data-action=record-start]")
     expect(phone.get_by_test_id("recording-state")).to_be_visible()
-    expect(phone.get_by_test_id("queue-state")).to_contain_text("Segments uploaded: 1", timeout=8000)
+    # At least one (the text matched only 1 and 10-19: a page that got from 0 to 2 between two
+    # looks failed, as in CI).
+    expect(phone.get_by_test_id("queue-state")).to_contain_text(re.compile(r"Segments uploaded: [1-9]"), timeout=8000)
 
     phone.context.set_offline(True)
     phone.wait_for_timeout(3000)  # segments keep being recorded into IndexedDB

@@ -716,7 +716,8 @@ class Bench:
 def detectors_window(before: dict | None, after: dict | None) -> dict | None:
     """The detector pool's timeliness in a window, from the worker's running counts: the share
     of batches whose results came late (``detectors.DETECTOR_LATE_SECONDS``) and of samples
-    skipped because the candidate's previous one was still being analysed."""
+    skipped because the candidate's previous one was still being analysed; the latency p95 is
+    the worker's, over its last ``DETECTOR_LATENCIES_KEPT`` batches (~100 s), not the window's."""
     if not before or not after:
         return None
     batches = after["batches"] - before["batches"]
@@ -750,9 +751,8 @@ def step_line(target: str, result: dict) -> str:
 
 
 def detectors_late(result: dict) -> bool:
-    """More than 5 % of the window's detector batches late (their p95 at or past 2 s), or more
-    than 5 % of its samples skipped: the detectors did not keep up (the pool runs nicer than
-    the worker, so it is what gives way on a full core)."""
+    """More than 5 % of the window's detector batches late (answered 2 s or more after their
+    first sample), or more than 5 % of its samples skipped: the detectors did not keep up."""
     detectors = result.get("detectors")
     return bool(detectors) and (detectors["late_share"] > DETECTORS_LATE_SHARE
                                 or detectors["skipped_share"] > DETECTORS_LATE_SHARE)

@@ -429,7 +429,6 @@ class DetectorPipeline:
         self.busy: set[tuple[int, str]] = set()
         self.pending: list[tuple] = []
         self._flush_handle: asyncio.TimerHandle | None = None
-        self._first_pending_at: float | None = None
         self.latencies: deque[float] = deque(maxlen=DETECTOR_LATENCIES_KEPT)
         self.submitted = 0
         self.skipped = 0
@@ -529,10 +528,12 @@ class DetectorPipeline:
         self.busy.add(key)
         self.pending.append((key, peer, what, function, args, on_done))
         if self._flush_handle is None:
-            self._first_pending_at = time.monotonic()
             self._flush_handle = asyncio.get_running_loop().call_later(self.batch_seconds, self._flush)
 
     def _flush(self) -> None:
+        # The batch's first sample was handed over when its timer was set (loop time).
+        loop = asyncio.get_running_loop()
+        handed_over = self._flush_handle.when() - self.batch_seconds
         self._flush_handle = None
         jobs, self.pending = self.pending, []
         if not jobs or self.pool is None:
@@ -541,14 +542,13 @@ class DetectorPipeline:
             future = asyncio.wrap_future(self.pool.submit(analyse_batch, [(job[3], job[4]) for job in jobs]))
         except RuntimeError:  # the pool is shutting down
             return
-        first_pending_at = self._first_pending_at
 
         def finished(done):
             for key, *_ in jobs:
                 self.busy.discard(key)
             if done.cancelled():
                 return
-            latency = time.monotonic() - first_pending_at
+            latency = loop.time() - handed_over
             self.latencies.append(latency)
             self.batches += 1
             self.batches_late += latency >= DETECTOR_LATE_SECONDS

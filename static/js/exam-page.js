@@ -69,22 +69,22 @@ async function start() {
   else await recordedAnswer();
 }
 
-// Other modules of the page (the whole-exam recorder, live media) finish their work before
-// the page moves on: each listener of "exam:leaving" may hand a promise to waitUntil().
-async function beforeLeaving(reason) {
+// Other modules of the page (the whole-exam recorder, live media) finish their work before the
+// page goes on: each listener of the event may hand a promise to waitUntil(); the page waits
+// for all of them, or at most `within` ms.
+async function othersDone(name, detail = {}, within = null) {
   const pending = [];
-  document.dispatchEvent(new CustomEvent("exam:leaving", { detail: { reason, waitUntil: (promise) => pending.push(promise) } }));
-  await Promise.allSettled(pending);
+  document.dispatchEvent(new CustomEvent(name, { detail: { ...detail, waitUntil: (promise) => pending.push(promise) } }));
+  const settled = Promise.allSettled(pending);
+  await (within === null ? settled : Promise.race([settled, new Promise((resolve) => setTimeout(resolve, within))]));
 }
 
-// Before the page submits, the others tell the server what it should still expect (the
-// recorder: its runs and segments so far), so the server does not call the submission
-// complete without them. Offline, the submission itself cannot go either; a few seconds at most.
-async function beforeSubmitting() {
-  const pending = [];
-  document.dispatchEvent(new CustomEvent("exam:submitting", { detail: { waitUntil: (promise) => pending.push(promise) } }));
-  await Promise.race([Promise.allSettled(pending), new Promise((resolve) => setTimeout(resolve, 5000))]);
-}
+// "exam:leaving" (next question, submission): the recorder stops and keeps its last segments.
+const beforeLeaving = (reason) => othersDone("exam:leaving", { reason });
+// "exam:submitting": the others tell the server what it should still expect (the recorder: its
+// runs and segments so far), so the server does not call the submission complete without them.
+// Offline, the submission itself cannot go either; a few seconds at most.
+const beforeSubmitting = () => othersDone("exam:submitting", {}, 5000);
 
 // --- Written answers ------------------------------------------------------------------------
 

@@ -22,6 +22,10 @@ Targets, each its own process pinned to core 0:
   (no decoding, no processing): the baseline.
 - ``bare_sparse``: the same with the worker's replacement for aiortc's incoming-bitrate
   counter (``passthrough.SparseRateCounter``), so the ratio can be read both ways.
+- ``no_detectors``, ``no_recording``, ``no_processing``: the worker with its detectors, its
+  recording, or all three of detectors, recording and thumbnails switched off (its settings),
+  the same focus views; each gives ``<part>_cost=``, full's CPU a candidate less its own (run
+  them at one N, ``--start N --max N``, for the costs to compare like with like).
 - ``bare_default``: bare aiortc as a browser feeds it when the receiver asks for nothing:
   the same camera and screen, Opus in 20 ms packets (aiortc's answer carries no
   ``a=ptime``; Chromium then sends 50 packets a second, ``test_media_e2e`` prints it). The
@@ -100,6 +104,16 @@ QUALITY = {"low": {"camera": 10, "screen": 1}, "high": {"camera": 20, "screen": 
 WATCHED = 5
 BARE_DEFAULT_PTIME_MS = 20  # Opus packets a browser sends a receiver that asks for no ptime
 RATIOS = {"bare": "ratio", "bare_sparse": "ratio_sparse", "bare_default": "ratio_default"}  # full against each
+# The worker with parts of its work switched off (its settings): what each part costs a
+# candidate is full's CPU less the variant's, measured in the same run (``<part>_cost=``).
+WORKER_VARIANTS = {
+    "full": {},
+    "no_detectors": {"MEDIA_DETECTORS": "0"},
+    "no_recording": {"MEDIA_RECORDING": "0"},
+    "no_processing": {"MEDIA_DETECTORS": "0", "MEDIA_RECORDING": "0",
+                      "MEDIA_THUMBNAIL_CAMERA_SECONDS": "86400", "MEDIA_THUMBNAIL_SCREEN_SECONDS": "86400"},
+}
+PART_COSTS = {"no_detectors": "detectors_cost", "no_recording": "recording_cost", "no_processing": "processing_cost"}
 WORKER_CORE, GENERATOR_CORE = 0, (os.cpu_count() or 2) - 1
 
 
@@ -489,7 +503,7 @@ class Bench:
     async def start(self, target: str) -> None:
         self.target = target
         self.media = audio_repacked(self.media, BARE_DEFAULT_PTIME_MS if target == "bare_default" else self.args.ptime)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "DATABASE_POOL": "0"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "DATABASE_POOL": "0", **WORKER_VARIANTS.get(target, {})}
         pin = lambda: os.sched_setaffinity(0, {WORKER_CORE})  # noqa: E731
         if target.startswith("bare"):
             serve = ["--serve-bare", *(["--sparse-rate"] if target == "bare_sparse" else [])]
@@ -593,7 +607,7 @@ class Bench:
             for candidate in batch:
                 self.joined_at[candidate.registration_id] = now
             await asyncio.sleep(0.2)
-        if self.target == "full" and not self.viewers and len(self.candidates) >= WATCHED:
+        if self.target in WORKER_VARIANTS and not self.viewers and len(self.candidates) >= WATCHED:
             for candidate in self.candidates[:WATCHED]:
                 self.tasks.append(asyncio.ensure_future(self._watch_quality(candidate)))
                 await self._view(candidate)
@@ -665,7 +679,7 @@ class Bench:
             now = time.time()
             for candidate in self.candidates:
                 joined = self.joined_at.get(candidate.registration_id, now)
-                if self.target == "full" and now - joined > 3:
+                if thumbnails_made(self.target) and now - joined > 3:
                     ages.append(now - self.thumbnails.get(candidate.registration_id, joined))
         after, stats_after = self._snapshot(), await self.stats()
         wall = after["at"] - before["at"]
@@ -758,8 +772,12 @@ def detectors_late(result: dict) -> bool:
                                 or detectors["skipped_share"] > DETECTORS_LATE_SHARE)
 
 
+def thumbnails_made(target: str) -> bool:
+    return target in WORKER_VARIANTS and target != "no_processing"
+
+
 def failed(target: str, result: dict) -> bool:
-    thumbs_late = target == "full" and (result["thumb_p95_s"] or 0) >= THUMBNAIL_AGE_LIMIT
+    thumbs_late = thumbnails_made(target) and (result["thumb_p95_s"] or 0) >= THUMBNAIL_AGE_LIMIT
     return bool(result["behind"]) or thumbs_late or detectors_late(result)
 
 
@@ -908,12 +926,12 @@ async def run(args) -> None:
     # On a shared machine a pinned process gets only part of its core, and the knee above
     # comes early. CPU seconds per candidate do not depend on that: the core's 90 % (above
     # it the loop lags, issue 8) divided by them is the capacity of an unshared core.
-    projected = {}
+    projected, costs = {}, {}
     for target, (_found, _healthy, steps) in results.items():
         usable = [step for step in steps if not failed(target, step)] or steps[:1]
         if usable:
             step = usable[-1]
-            cost = step["cpu"] / step["n"]
+            cost = costs[target] = step["cpu"] / step["n"]
             projected[target] = int(0.9 / cost) if cost > 0 else 0
             figures[f"cpu_per_candidate_{target}"] = f"{cost * 100:.2f}%"
             if target == "full":
@@ -923,6 +941,9 @@ async def run(args) -> None:
     for bare_target, key in RATIOS.items():
         if projected.get("full") and projected.get(bare_target):
             figures[f"projected_{key}"] = f"{projected['full'] / projected[bare_target]:.2f}"
+    for variant, key in PART_COSTS.items():
+        if "full" in costs and variant in costs:
+            figures[key] = f"{(costs['full'] - costs[variant]) * 100:.2f}%"
     figures["load_avg"] = f"{os.getloadavg()[0]:.1f}"
     print(" ".join(f"{key}={value}" for key, value in figures.items()), flush=True)
 

@@ -105,7 +105,8 @@ WATCHED = 5
 BARE_DEFAULT_PTIME_MS = 20  # Opus packets a browser sends a receiver that asks for no ptime
 RATIOS = {"bare": "ratio", "bare_sparse": "ratio_sparse", "bare_default": "ratio_default"}  # full against each
 # The worker with parts of its work switched off (its settings): what each part costs a
-# candidate is full's CPU less the variant's, measured in the same run (``<part>_cost=``).
+# candidate is full's CPU less the variant's, measured in the same run (``no_<part>`` gives
+# ``<part>_cost=``).
 WORKER_VARIANTS = {
     "full": {},
     "no_detectors": {"MEDIA_DETECTORS": "0"},
@@ -113,7 +114,6 @@ WORKER_VARIANTS = {
     "no_processing": {"MEDIA_DETECTORS": "0", "MEDIA_RECORDING": "0",
                       "MEDIA_THUMBNAIL_CAMERA_SECONDS": "86400", "MEDIA_THUMBNAIL_SCREEN_SECONDS": "86400"},
 }
-PART_COSTS = {"no_detectors": "detectors_cost", "no_recording": "recording_cost", "no_processing": "processing_cost"}
 WORKER_CORE, GENERATOR_CORE = 0, (os.cpu_count() or 2) - 1
 
 
@@ -773,7 +773,7 @@ def detectors_late(result: dict) -> bool:
 
 
 def thumbnails_made(target: str) -> bool:
-    return target in WORKER_VARIANTS and target != "no_processing"
+    return target in WORKER_VARIANTS and "MEDIA_THUMBNAIL_CAMERA_SECONDS" not in WORKER_VARIANTS[target]
 
 
 def failed(target: str, result: dict) -> bool:
@@ -941,9 +941,9 @@ async def run(args) -> None:
     for bare_target, key in RATIOS.items():
         if projected.get("full") and projected.get(bare_target):
             figures[f"projected_{key}"] = f"{projected['full'] / projected[bare_target]:.2f}"
-    for variant, key in PART_COSTS.items():
-        if "full" in costs and variant in costs:
-            figures[key] = f"{(costs['full'] - costs[variant]) * 100:.2f}%"
+    for variant in WORKER_VARIANTS:
+        if variant != "full" and "full" in costs and variant in costs:
+            figures[f"{variant.removeprefix('no_')}_cost"] = f"{(costs['full'] - costs[variant]) * 100:.2f}%"
     figures["load_avg"] = f"{os.getloadavg()[0]:.1f}"
     print(" ".join(f"{key}={value}" for key, value in figures.items()), flush=True)
 

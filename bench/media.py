@@ -2,7 +2,7 @@
 
     REDIS_URL=redis://... DATABASE_URL=postgres://... python -m bench.media \\
         [--start 20] [--step 10] [--max 150] [--bare-max 0] [--hold 12] [--soak-minutes 2]
-        [--soak-candidates 0] [--targets full,bare,bare_default,bare_sparse]
+        [--soak-candidates 0] [--targets full,bare,bare_default,bare_sparse,bare_keyframes]
 
 A load generator (this process, pinned to the last core) starts synthetic candidates as
 aiortc peers. Each sends what a real candidate's page sends while nobody watches it
@@ -20,7 +20,13 @@ Targets, each its own process pinned to core 0:
   writes to PostgreSQL, as in production.
 - ``bare``: aiortc peers that receive the same streams and discard the encoded frames
   (no decoding, no processing): the baseline.
-- ``bare_sparse``: the same with the worker's replacement for aiortc's incoming-bitrate
+- ``bare_keyframes``: the same, asking each camera for a keyframe every
+  ``MEDIA_THUMBNAIL_CAMERA_SECONDS`` and each screen every ``MEDIA_THUMBNAIL_SCREEN_SECONDS``
+  as the worker does for its thumbnails (and discarding them): bare aiortc receiving the
+  same packets as the worker, keyframes included. ``ratio_keyframes`` against it says what
+  our processing costs on top of aiortc's; ``ratio`` also charges us for receiving the
+  keyframes the thumbnails ask for.
+- ``bare_sparse``: the same as ``bare`` with the worker's replacement for aiortc's incoming-bitrate
   counter (``passthrough.SparseRateCounter``), so the ratio can be read both ways.
 - ``no_detectors``, ``no_recording``, ``no_processing``: the worker with its detectors, its
   recording, or all three of detectors, recording and thumbnails switched off (its settings),
@@ -91,7 +97,7 @@ from channels.layers import get_channel_layer  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from invigilate.media.ice import ice_loopback_restrict  # noqa: E402
-from invigilate.media.passthrough import _DECODER_QUEUE  # noqa: E402
+from invigilate.media.passthrough import _DECODER_QUEUE, receiver_keyframe_request  # noqa: E402
 from invigilate.media.worker import LoopLagProbe  # noqa: E402
 from invigilate.realtime.groups import candidate_group, room_group  # noqa: E402
 
@@ -103,7 +109,8 @@ DETECTORS_LATE_SHARE = 0.05  # of a window's detector batches late, or of its sa
 QUALITY = {"low": {"camera": 10, "screen": 1}, "high": {"camera": 20, "screen": 5}}
 WATCHED = 5
 BARE_DEFAULT_PTIME_MS = 20  # Opus packets a browser sends a receiver that asks for no ptime
-RATIOS = {"bare": "ratio", "bare_sparse": "ratio_sparse", "bare_default": "ratio_default"}  # full against each
+RATIOS = {"bare": "ratio", "bare_sparse": "ratio_sparse", "bare_default": "ratio_default",
+          "bare_keyframes": "ratio_keyframes"}  # full against each
 # The worker with parts of its work switched off (its settings): what each part costs a
 # candidate is full's CPU less the variant's, measured in the same run (``no_<part>`` gives
 # ``<part>_cost=``).
@@ -114,6 +121,7 @@ WORKER_VARIANTS = {
     "no_processing": {"MEDIA_DETECTORS": "0", "MEDIA_RECORDING": "0",
                       "MEDIA_THUMBNAIL_CAMERA_SECONDS": "86400", "MEDIA_THUMBNAIL_SCREEN_SECONDS": "86400"},
 }
+TARGETS = (*WORKER_VARIANTS, *RATIOS)
 WORKER_CORE, GENERATOR_CORE = 0, (os.cpu_count() or 2) - 1
 
 
@@ -316,10 +324,12 @@ def counting_tap(receiver) -> CountingGate:
 
 
 class BareReceiver:
-    """The baseline: aiortc peers that receive candidates' streams and discard them."""
+    """The baseline: aiortc peers that receive candidates' streams and discard them; with
+    ``keyframes``, asking for keyframes as often as the worker's thumbnails do."""
 
-    def __init__(self):
+    def __init__(self, *, keyframes: bool = False):
         self.peers: dict[str, tuple[RTCPeerConnection, dict[str, CountingGate]]] = {}
+        self.keyframes = keyframes
         self.lag = LoopLagProbe()
 
     async def serve(self) -> None:
@@ -341,7 +351,7 @@ class BareReceiver:
             elif message["type"] == "media.peer_close":
                 pc, _ = self.peers.pop(str(message["peer_id"]), (None, None))
                 if pc is not None:
-                    await pc.close()
+                    await pc.close()  # ends its keyframe requests too
 
     async def offer(self, layer, message: dict) -> None:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
@@ -350,7 +360,12 @@ class BareReceiver:
 
         def on_track(track):
             transceiver = next(t for t in pc.getTransceivers() if t.receiver.track is track)
-            gates[names[str(transceiver.mid)]] = counting_tap(transceiver.receiver)
+            name = names[str(transceiver.mid)]
+            gates[name] = counting_tap(transceiver.receiver)
+            if self.keyframes and track.kind == "video":
+                interval = (settings.MEDIA_THUMBNAIL_CAMERA_SECONDS if name == "camera"
+                            else settings.MEDIA_THUMBNAIL_SCREEN_SECONDS)
+                asyncio.ensure_future(self._ask_for_keyframes(pc, transceiver.receiver, interval))
 
         pc.on("track", on_track)
         self.peers[str(message["peer_id"])] = (pc, gates)
@@ -358,6 +373,13 @@ class BareReceiver:
         await pc.setLocalDescription(await pc.createAnswer())
         await layer.send(message["reply_channel"], {"type": "media.answer", "sdp": pc.localDescription.sdp,
                                                     "sdp_type": "answer", "source": "pc"})
+
+    @staticmethod
+    async def _ask_for_keyframes(pc: RTCPeerConnection, receiver, interval: float) -> None:
+        """As the worker's ``_ask_for_keyframes``: ask, wait ``interval``, until the peer closes."""
+        while pc.connectionState != "closed":
+            receiver_keyframe_request(receiver)
+            await asyncio.sleep(interval)
 
 
 # --- The generator ----------------------------------------------------------------------
@@ -438,6 +460,9 @@ class Candidate:
     def sent(self) -> dict[str, int]:
         return {name: track.sent for name, track in self.tracks.items()}
 
+    def keyframes_sent(self) -> int:
+        return sum(track.keyframes_sent for track in self.tracks.values())
+
 
 @dataclass
 class Viewer:
@@ -506,7 +531,8 @@ class Bench:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "DATABASE_POOL": "0", **WORKER_VARIANTS.get(target, {})}
         pin = lambda: os.sched_setaffinity(0, {WORKER_CORE})  # noqa: E731
         if target.startswith("bare"):
-            serve = ["--serve-bare", *(["--sparse-rate"] if target == "bare_sparse" else [])]
+            serve = ["--serve-bare", *(["--sparse-rate"] if target == "bare_sparse" else []),
+                     *(["--keyframes"] if target == "bare_keyframes" else [])]
             self.process = subprocess.Popen([sys.executable, "-m", "bench.media", *serve], cwd=ROOT, env=env,
                                             stdout=subprocess.PIPE, text=True, preexec_fn=pin)
             self.target_channel = await asyncio.to_thread(self.process.stdout.readline)
@@ -659,6 +685,7 @@ class Bench:
         return {
             "sent": {c.peer_id: c.sent() for c in self.candidates},
             "late": sum(t.late for c in self.candidates for t in c.tracks.values()),
+            "keyframes": sum(c.keyframes_sent() for c in self.candidates),
             "viewers": {id(v): {name: gate.frames for name, gate in v.gates.items()} for v in self.viewers},
             "viewer_sent": {id(v): v.candidate.sent() for v in self.viewers},
             "reconnects": self.reconnects(),
@@ -715,6 +742,9 @@ class Bench:
             "cpu_pool": (after["cpu"] - before["cpu"] - after["cpu_main"] + before["cpu_main"]) / wall,
             "generator_cpu": (after["generator_cpu"] - before["generator_cpu"]) / wall,
             "generator_late_ms": late_share * 1000,
+            # Camera and screen keyframes a candidate a second: the clips' loops' own, and the
+            # ones the receiver asked for.
+            "keyframes_per_s": (after["keyframes"] - before["keyframes"]) / wall / max(1, len(self.candidates)),
             "lag_p95_ms": stats_after["lag_p95_ms"], "lag_max_ms": stats_after["lag_max_ms"],
             "worst_share": worst, "behind": behind,
             "thumb_p95_s": thumb_p95,
@@ -761,7 +791,8 @@ def step_line(target: str, result: dict) -> str:
             f"lag_max={result['lag_max_ms']:6.1f}ms worst={result['worst_share']:.3f}{thumb} "
             f"rss={result['rss_mb']:.0f}MB(+children {result['rss_all_mb']:.0f}) "
             f"mem/cand={result['mem_per_candidate_mb']:.2f}MB gen_cpu={result['generator_cpu'] * 100:.0f}% "
-            f"gen_late={result['generator_late_ms']:.1f}ms load={result['load']:.1f}{flags}")
+            f"gen_late={result['generator_late_ms']:.1f}ms keyframes/s={result['keyframes_per_s']:.2f} "
+            f"load={result['load']:.1f}{flags}")
 
 
 def detectors_late(result: dict) -> bool:
@@ -958,20 +989,24 @@ def main() -> None:
     parser.add_argument("--soak-minutes", type=float, default=2, help="memory run at capacity (30 for the issue's)")
     parser.add_argument("--soak-candidates", type=int, default=0, help="candidates in the soak (default: capacity)")
     parser.add_argument("--warmup", type=float, default=10, help="seconds before the first step is measured")
-    parser.add_argument("--targets", default="full,bare,bare_default")
+    parser.add_argument("--targets", default="full,bare,bare_default",
+                        help=f"comma-separated, in order, from: {', '.join(TARGETS)}")
     parser.add_argument("--ptime", type=int, default=settings.MEDIA_AUDIO_PTIME_MS or 20,
                         help="Opus packet time in ms (default: what the worker asks of senders, "
                              "MEDIA_AUDIO_PTIME_MS; browsers honour it, see test_media_e2e)")
     parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--sparse-rate", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--keyframes", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if unknown := [target for target in args.targets.split(",") if target not in TARGETS]:
+        parser.error(f"unknown target(s) {', '.join(unknown)}; choose from {', '.join(TARGETS)}")
     if args.serve_bare:
         ice_loopback_restrict()
         if args.sparse_rate:  # bare aiortc with the worker's replacement for its bitrate counter
             from invigilate.media.passthrough import aiortc_rate_counter_replace
 
             aiortc_rate_counter_replace()
-        asyncio.run(BareReceiver().serve())
+        asyncio.run(BareReceiver(keyframes=args.keyframes).serve())
         return
     if not settings.REDIS_URL or settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         sys.exit("bench.media needs REDIS_URL and a PostgreSQL DATABASE_URL (the production-like path)")

@@ -24,6 +24,7 @@ a frame, a tenth of the worker's loop at 50 candidates (py-spy).
 """
 
 import asyncio
+import functools
 import logging
 import queue
 import time
@@ -170,13 +171,14 @@ def receiver_tap(receiver: RTCRtpReceiver, hub: EncodedTrackHub) -> None:
     if getattr(receiver, _DECODER_THREAD, None) is not None:
         raise RuntimeError("receiver_tap must run before the receiver starts")
     setattr(receiver, _DECODER_QUEUE, _DecoderGate(hub))
+    hub.set_keyframe_requester(functools.partial(receiver_keyframe_request, receiver))
 
-    def request_keyframe():
-        sources = receiver.getSynchronizationSources()
-        if sources:
-            asyncio.ensure_future(receiver._send_rtcp_pli(sources[0].source))
 
-    hub.set_keyframe_requester(request_keyframe)
+def receiver_keyframe_request(receiver: RTCRtpReceiver) -> None:
+    """Ask the sender of what ``receiver`` receives for a keyframe (a PLI), once it has sent."""
+    sources = receiver.getSynchronizationSources()
+    if sources:
+        asyncio.ensure_future(receiver._send_rtcp_pli(sources[0].source))
 
 
 class ForwardingTrack(MediaStreamTrack):

@@ -989,7 +989,7 @@ def main() -> None:
     parser.add_argument("--soak-minutes", type=float, default=2, help="memory run at capacity (30 for the issue's)")
     parser.add_argument("--soak-candidates", type=int, default=0, help="candidates in the soak (default: capacity)")
     parser.add_argument("--warmup", type=float, default=10, help="seconds before the first step is measured")
-    parser.add_argument("--targets", default="full,bare,bare_default",
+    parser.add_argument("--targets", default="full,bare,bare_keyframes,bare_default",
                         help=f"comma-separated, in order, from: {', '.join(TARGETS)}")
     parser.add_argument("--ptime", type=int, default=settings.MEDIA_AUDIO_PTIME_MS or 20,
                         help="Opus packet time in ms (default: what the worker asks of senders, "

@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psutil
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -325,6 +326,36 @@ class LoopLagProbe:
                 "lag_max_ms": round(ordered[-1] * 1000, 1)}
 
 
+class CpuMeter:
+    """CPU seconds used by this process and its children (the detector pool) since the last
+    reading: a worker's load. The pool's share of the core counts like the worker's own (issue
+    8 counts detector work wherever it runs), so a worker whose pool cannot keep up stops
+    taking candidates. A child that exited since counts for nothing, not for minus its total.
+    Listing the children reads every process's ``/proc`` entry (~2 ms for 80), so the list is
+    kept for ``relist_seconds``: a pool process started since is counted from then on."""
+
+    def __init__(self, *, relist_seconds: float = 30.0):
+        self.process = psutil.Process()
+        self.relist_seconds = relist_seconds
+        self.children: list[psutil.Process] = []
+        self.listed_at = float("-inf")
+        self.last: dict[int, float] = {}
+
+    def used(self) -> float:
+        if time.monotonic() - self.listed_at >= self.relist_seconds:
+            self.children, self.listed_at = self.process.children(recursive=True), time.monotonic()
+        now: dict[int, float] = {}
+        for process in [self.process, *self.children]:
+            try:
+                times = process.cpu_times()
+            except psutil.Error:  # gone between listing and reading
+                continue
+            now[process.pid] = times.user + times.system
+        used = sum(max(0.0, seconds - self.last.get(pid, 0.0)) for pid, seconds in now.items())
+        self.last = now
+        return used
+
+
 class MediaWorkerRuntime:
     def __init__(self, *, name: str | None = None, detectors=None):
         aiortc_rate_counter_replace()
@@ -433,12 +464,14 @@ class MediaWorkerRuntime:
 
     async def _heartbeat_loop(self) -> None:
         interval = settings.MEDIA_WORKER_HEARTBEAT_SECONDS
-        last_cpu, last_wall = time.process_time(), time.monotonic()
+        cpu = CpuMeter()
+        cpu.used()
+        last_wall = time.monotonic()
         while True:
             await asyncio.sleep(interval)
-            cpu, wall = time.process_time(), time.monotonic()
-            load = (cpu - last_cpu) / max(wall - last_wall, 1e-6)
-            last_cpu, last_wall = cpu, wall
+            wall = time.monotonic()
+            load = cpu.used() / max(wall - last_wall, 1e-6)
+            last_wall = wall
             try:
                 alive = await db(services.media_worker_heartbeat)(
                     worker_id=self.worker_id, load=round(load, 3), peer_count=len(self.peers)

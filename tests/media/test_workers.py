@@ -53,3 +53,29 @@ def test_it_notices_a_dead_worker_ends_its_peers_and_records_the_gap(world):
     gap.refresh_from_db()
     assert gap.ended_at is not None
     assert AuditEvent.objects.filter(event_type__in=["media.gap_opened", "media.gap_closed", "media.worker_lost"]).count() == 3
+
+
+def test_a_workers_load_counts_its_detector_pools_cpu():
+    """The heartbeat's load is the worker's CPU and its children's (the detector pool), each
+    since the last reading; a child that has exited does not make it negative."""
+    import multiprocessing
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    from invigilate.media.worker import CpuMeter
+
+    meter = CpuMeter(relist_seconds=0)
+    meter.used()
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pool.submit(sum, range(1)).result()  # started, imports done
+        meter.used()
+        started = time.process_time()
+        while time.process_time() - started < 0.05:  # a little of the worker's own
+            pass
+        child_busy = time.monotonic()
+        pool.submit(sum, range(20_000_000)).result()
+        busy_wall = time.monotonic() - child_busy
+        used = meter.used()
+    # Without the pool counted it would read ~0.05 s; the child was busy most of busy_wall.
+    assert busy_wall > 0.2 and used >= 0.05 + 0.5 * busy_wall, (used, busy_wall)
+    assert 0.0 <= meter.used() < 0.5  # the pool has exited: nothing more, nothing negative

@@ -332,7 +332,8 @@ class CpuMeter:
     8 counts detector work wherever it runs), so a worker whose pool cannot keep up stops
     taking candidates. A child that exited since counts for nothing, not for minus its total.
     Listing the children reads every process's ``/proc`` entry (~2 ms for 80), so the list is
-    kept for ``relist_seconds``: a pool process started since is counted from then on."""
+    kept for ``relist_seconds``: a pool process started since is counted from the reading that
+    first finds it. The first reading only sets the starting point (and returns 0)."""
 
     def __init__(self, *, relist_seconds: float = 30.0):
         self.process = psutil.Process()
@@ -351,7 +352,8 @@ class CpuMeter:
             except psutil.Error:  # gone between listing and reading
                 continue
             now[process.pid] = times.user + times.system
-        used = sum(max(0.0, seconds - self.last.get(pid, 0.0)) for pid, seconds in now.items())
+        # A process first read now starts counting now (its CPU before would come as one spike).
+        used = sum(max(0.0, seconds - self.last.get(pid, seconds)) for pid, seconds in now.items())
         self.last = now
         return used
 

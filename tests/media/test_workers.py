@@ -65,10 +65,10 @@ def test_a_workers_load_counts_its_detector_pools_cpu():
     from invigilate.media.worker import CpuMeter
 
     meter = CpuMeter(relist_seconds=0)
-    meter.used()
+    assert meter.used() == 0.0  # the starting point
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        pool.submit(sum, range(1)).result()  # started, imports done
-        meter.used()
+        pool.submit(sum, range(20_000_000)).result()  # started and busy before the meter finds it
+        assert meter.used() < 0.5  # from now on: its start and that job are not this reading's
         started = time.process_time()
         while time.process_time() - started < 0.05:  # a little of the worker's own
             pass

@@ -79,3 +79,28 @@ def test_a_workers_load_counts_its_detector_pools_cpu():
     # Without the pool counted it would read ~0.05 s; the child was busy most of busy_wall.
     assert busy_wall > 0.2 and used >= 0.05 + 0.5 * busy_wall, (used, busy_wall)
     assert 0.0 <= meter.used() < 0.5  # the pool has exited: nothing more, nothing negative
+
+
+def test_operators_see_the_workers_load_and_live_connections_read_only(world, client):
+    from django.urls import reverse
+
+    busy = make_worker("busy-box", 0.87)
+    make_worker("calm-box", 0.12)
+    peer, _ = services.media_peer_assign(registration=world.candidate, source="pc")
+    assert peer.worker.name == "calm-box"
+    services.media_peer_mark_live(peer_id=peer.pk)
+
+    client.force_login(world.admin)
+    page = client.get(reverse("admin:media_mediaworker_changelist")).content.decode()
+    rows = {name: page[page.index(name):][:1500] for name in ("busy-box", "calm-box")}
+    assert "87%" in rows["busy-box"] and "12%" in rows["calm-box"]
+    assert '<td class="field-live_peers">1</td>' in rows["calm-box"]
+    assert '<td class="field-live_peers">0</td>' in rows["busy-box"]
+    assert client.get(reverse("admin:media_mediaworker_add")).status_code == 403
+    assert client.post(reverse("admin:media_mediaworker_delete", args=[busy.pk]), {"post": "yes"}).status_code == 403
+    assert MediaWorker.objects.filter(pk=busy.pk).exists()
+    chinese = client.get(reverse("admin:media_mediaworker_changelist"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "负载（占一个 CPU 核心）" in chinese.content.decode() and "在线连接" in chinese.content.decode()
+
+    client.force_login(world.invigilator)  # not an operator
+    assert client.get(reverse("admin:media_mediaworker_changelist")).status_code == 302

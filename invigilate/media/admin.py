@@ -2,11 +2,13 @@ from django.contrib import admin
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
+from invigilate.admin import ReadOnlyModelAdmin
+
 from .models import MediaPeer, MediaWorker
 
 
 @admin.register(MediaWorker)
-class MediaWorkerAdmin(admin.ModelAdmin):
+class MediaWorkerAdmin(ReadOnlyModelAdmin):
     """Operators' view of the media plane: which workers are alive, how loaded (the share of a
     core each used since its last heartbeat, its detector pool's included) and whom they hold.
     Read-only: workers register and report themselves; the sweep marks the silent ones dead."""
@@ -28,12 +30,3 @@ class MediaWorkerAdmin(admin.ModelAdmin):
     @admin.display(description=_("Live connections"), ordering="live_peer_count")
     def live_peers(self, worker: MediaWorker) -> int:
         return worker.live_peer_count
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

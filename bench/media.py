@@ -98,7 +98,8 @@ from django.conf import settings  # noqa: E402
 
 from invigilate.media.ice import ice_loopback_restrict  # noqa: E402
 from invigilate.media.passthrough import _DECODER_QUEUE, receiver_keyframe_request  # noqa: E402
-from invigilate.media.worker import LoopLagProbe  # noqa: E402
+from invigilate.media.thumbnails import thumbnail_interval  # noqa: E402
+from invigilate.media.worker import LoopLagProbe, cpu_seconds_by_process  # noqa: E402
 from invigilate.realtime.groups import candidate_group, room_group  # noqa: E402
 
 VIDEO_CLOCK = 90000
@@ -363,9 +364,7 @@ class BareReceiver:
             name = names[str(transceiver.mid)]
             gates[name] = counting_tap(transceiver.receiver)
             if self.keyframes and track.kind == "video":
-                interval = (settings.MEDIA_THUMBNAIL_CAMERA_SECONDS if name == "camera"
-                            else settings.MEDIA_THUMBNAIL_SCREEN_SECONDS)
-                asyncio.ensure_future(self._ask_for_keyframes(pc, transceiver.receiver, interval))
+                asyncio.ensure_future(self._ask_for_keyframes(pc, transceiver.receiver, thumbnail_interval(name)))
 
         pc.on("track", on_track)
         self.peers[str(message["peer_id"])] = (pc, gates)
@@ -473,14 +472,7 @@ class Viewer:
 
 
 def cpu_seconds(process: psutil.Process, *, children: bool = True) -> float:
-    total = 0.0
-    for each in [process, *(process.children(recursive=True) if children else [])]:
-        try:
-            times = each.cpu_times()
-            total += times.user + times.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
+    return sum(cpu_seconds_by_process([process, *(process.children(recursive=True) if children else [])]).values())
 
 
 def rss_mb(process: psutil.Process, *, children: bool) -> float:

@@ -14,6 +14,12 @@ THUMBNAIL_TRACKS = ("camera", "screen", "phone")
 THUMBNAIL_SIZE = (320, 240)
 
 
+def thumbnail_interval(track: str) -> float:
+    """Seconds between a track's thumbnails (each one asks the sender for a keyframe): the
+    camera's about one a second, the screen's and the phone's slower."""
+    return settings.MEDIA_THUMBNAIL_CAMERA_SECONDS if track == "camera" else settings.MEDIA_THUMBNAIL_SCREEN_SECONDS
+
+
 def thumbnail_path(*, registration_id: int, track: str, taken_ms: int) -> str:
     return f"thumbnails/{registration_id}/{track}/{taken_ms}.jpg"
 

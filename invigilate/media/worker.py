@@ -52,7 +52,7 @@ from .passthrough import (
     sender_forward_keyframe_requests,
 )
 from .recording import SegmentRecorder
-from .thumbnails import thumbnail_from_keyframe, thumbnail_url
+from .thumbnails import thumbnail_from_keyframe, thumbnail_interval, thumbnail_url
 
 logger = logging.getLogger(__name__)
 
@@ -120,10 +120,7 @@ class CandidatePeer:
         self.hubs[name] = hub
         self.remote_tracks[name] = track
         if track.kind == "video":
-            interval = (
-                settings.MEDIA_THUMBNAIL_CAMERA_SECONDS if name in ("camera",) else settings.MEDIA_THUMBNAIL_SCREEN_SECONDS
-            )
-            self.tasks.append(asyncio.ensure_future(self._ask_for_keyframes(name, hub, interval)))
+            self.tasks.append(asyncio.ensure_future(self._ask_for_keyframes(name, hub, thumbnail_interval(name))))
         detectors = self.runtime.detectors
         if detectors is not None:
             detectors.attach(self, name, hub)
@@ -326,6 +323,18 @@ class LoopLagProbe:
                 "lag_max_ms": round(ordered[-1] * 1000, 1)}
 
 
+def cpu_seconds_by_process(processes: list[psutil.Process]) -> dict[int, float]:
+    """User + system CPU seconds of each of ``processes`` still running, by pid."""
+    seconds = {}
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:  # gone since it was listed
+            continue
+        seconds[process.pid] = times.user + times.system
+    return seconds
+
+
 class CpuMeter:
     """CPU seconds used by this process and its children (the detector pool) since the last
     reading: a worker's load. The pool's share of the core counts like the worker's own (issue
@@ -345,13 +354,7 @@ class CpuMeter:
     def used(self) -> float:
         if time.monotonic() - self.listed_at >= self.relist_seconds:
             self.children, self.listed_at = self.process.children(recursive=True), time.monotonic()
-        now: dict[int, float] = {}
-        for process in [self.process, *self.children]:
-            try:
-                times = process.cpu_times()
-            except psutil.Error:  # gone between listing and reading
-                continue
-            now[process.pid] = times.user + times.system
+        now = cpu_seconds_by_process([self.process, *self.children])
         # A process first read now starts counting now (its CPU before would come as one spike).
         used = sum(max(0.0, seconds - self.last.get(pid, seconds)) for pid, seconds in now.items())
         self.last = now

@@ -4,11 +4,12 @@ import os
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 
 THUMBNAIL_TRACKS = ("camera", "screen", "phone")
 THUMBNAIL_SIZE = (320, 240)
@@ -25,7 +26,15 @@ def thumbnail_path(*, registration_id: int, track: str, taken_ms: int) -> str:
 
 
 def thumbnail_url(*, registration_id: int, track: str, taken_ms: int) -> str:
-    return reverse("media:thumbnail", kwargs={"registration_id": registration_id, "track": track, "taken_ms": taken_ms})
+    return _thumbnail_url_stem(registration_id, track, get_script_prefix()) + f"{int(taken_ms)}.jpg"
+
+
+@lru_cache(maxsize=4096)
+def _thumbnail_url_stem(registration_id: int, track: str, script_prefix: str) -> str:
+    """A track's thumbnail URL up to its time. The worker names a camera thumbnail every
+    second a candidate; ``reverse`` takes ~20 us a call, the cached stem ~2 us."""
+    return reverse("media:thumbnail", kwargs={"registration_id": registration_id, "track": track,
+                                              "taken_ms": 0}).removesuffix("0.jpg")
 
 
 _scalers = threading.local()

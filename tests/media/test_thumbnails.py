@@ -95,3 +95,20 @@ def test_a_thumbnail_goes_through_the_storage_when_it_is_not_local_disk(settings
     with default_storage.open(path) as stored:
         assert stored.read() == b"two"
     assert default_storage.listdir("thumbnails/7/screen")[1] == ["1700000000000.jpg"]
+
+
+def test_a_thumbnail_url_is_the_one_reverse_gives_under_any_script_prefix():
+    from django.urls import reverse, set_script_prefix
+
+    def expected(registration_id, track, taken_ms):
+        return reverse("media:thumbnail", kwargs={"registration_id": registration_id, "track": track, "taken_ms": taken_ms})
+
+    try:
+        for prefix in ("/", "/exams/"):
+            set_script_prefix(prefix)
+            for registration_id, track, taken_ms in ((7, "camera", 1764780000123), (7, "screen", 5), (70, "camera", 0)):
+                url = thumbnails.thumbnail_url(registration_id=registration_id, track=track, taken_ms=taken_ms)
+                assert url == expected(registration_id, track, taken_ms)
+                assert url.startswith(prefix)
+    finally:
+        set_script_prefix("/")

@@ -53,7 +53,13 @@ screen has only ~11 frames in a window and one frame late at each edge reads as 
 ``full`` runs ``--soak-minutes`` at its capacity (the step before the knee) to see whether
 memory per candidate stays flat (30 for the issue's run).
 
-Ends with one line: ``knee_full=.. knee_bare=.. ratio=.. ...``. The generator must keep up
+Ends with one line: ``knee_full=.. knee_bare=.. ratio=.. ...``. With ``full`` and
+``no_processing`` and a bare target in the run it also gives the 0.7 target's arithmetic:
+``processing_budget_<ratio>=``, what a candidate's processing may cost for full to reach
+0.7 x that bare target (bare's CPU a candidate / 0.7, less ``no_processing``'s), and
+``processing_floor_per_candidate=``, what it costs at the least: thumbnails made one by one
+in this process after the targets stopped (``thumbnail_ms_camera=``, ``_screen=``) at the
+worker's rates, plus the detector pool's CPU as measured in ``full``. The generator must keep up
 for the figures to mean anything: its own lateness is printed per step and a step where it
 fell behind is marked ``generator_behind``.
 """
@@ -894,6 +900,37 @@ def world_build(count: int) -> dict:
     return {"exam_id": exam.pk, "room_id": room.pk, "registrations": [r.pk for r in registrations]}
 
 
+def thumbnail_floor(media: Media, *, repeats: int = 200) -> dict[str, float]:
+    """CPU ms of one thumbnail (keyframe decoded, JPEG, stored; the camera's with the
+    detectors' picture summary, as ``full`` makes them), made one after another in this
+    process after the targets have stopped: what a thumbnail costs with nothing beside it.
+    ``per_candidate`` is the share of a core one candidate's thumbnails take at the worker's
+    rates (``thumbnail_interval``), a lower bound of what they cost the worker."""
+    from invigilate.media.thumbnails import thumbnail_from_keyframe
+
+    floor = {}
+    for track, clip in (("camera", media.camera), ("screen", media.screen)):
+        keyframes = clip.keyframes
+        thumbnail_from_keyframe(keyframes[0], registration_id=0, track=track, taken_at=time.time(),
+                                summary=track == "camera")  # FFmpeg and OpenCV set up once
+        started = time.thread_time()
+        for index in range(repeats):
+            thumbnail_from_keyframe(keyframes[index % len(keyframes)], registration_id=0, track=track,
+                                    taken_at=time.time() + index, summary=track == "camera")
+        floor[track] = (time.thread_time() - started) / repeats * 1000
+    floor["per_candidate"] = sum(floor[track] / thumbnail_interval(track) for track in ("camera", "screen")) / 1000
+    return floor
+
+
+def processing_budget(costs: dict[str, float], bare_target: str, ratio: float = 0.7) -> float | None:
+    """The share of a core a candidate's processing (thumbnails, recording, detectors) may
+    take for full's capacity to be ``ratio`` x ``bare_target``'s: bare's CPU a candidate over
+    ``ratio``, less the worker's with no processing (its media path, focus views, bookkeeping)."""
+    if bare_target not in costs or "no_processing" not in costs:
+        return None
+    return costs[bare_target] / ratio - costs["no_processing"]
+
+
 async def run(args) -> None:
     ice_loopback_restrict()
     os.sched_setaffinity(0, {GENERATOR_CORE})
@@ -949,7 +986,7 @@ async def run(args) -> None:
     # On a shared machine a pinned process gets only part of its core, and the knee above
     # comes early. CPU seconds per candidate do not depend on that: the core's 90 % (above
     # it the loop lags, issue 8) divided by them is the capacity of an unshared core.
-    projected, costs = {}, {}
+    projected, costs, pool_cost = {}, {}, None
     for target, (_found, _healthy, steps) in results.items():
         usable = [step for step in steps if not failed(target, step)] or steps[:1]
         if usable:
@@ -958,7 +995,8 @@ async def run(args) -> None:
             projected[target] = int(0.9 / cost) if cost > 0 else 0
             figures[f"cpu_per_candidate_{target}"] = f"{cost * 100:.2f}%"
             if target == "full":
-                figures["detector_pool_cpu_per_candidate"] = f"{step['cpu_pool'] / step['n'] * 100:.2f}%"
+                pool_cost = step["cpu_pool"] / step["n"]
+                figures["detector_pool_cpu_per_candidate"] = f"{pool_cost * 100:.2f}%"
             figures[f"projected_{target}"] = projected[target]
             figures["generator_cpu_per_candidate"] = f"{step['generator_cpu'] / step['n'] * 100:.2f}%"
     for bare_target, key in RATIOS.items():
@@ -967,6 +1005,18 @@ async def run(args) -> None:
     for variant in WORKER_VARIANTS:
         if variant != "full" and "full" in costs and variant in costs:
             figures[f"{variant.removeprefix('no_')}_cost"] = f"{(costs['full'] - costs[variant]) * 100:.2f}%"
+    # Issue 8's 0.7: what our processing may cost against what it costs at the least.
+    if pool_cost is not None:
+        floor = thumbnail_floor(media)
+        figures["thumbnail_ms_camera"] = f"{floor['camera']:.2f}"
+        figures["thumbnail_ms_screen"] = f"{floor['screen']:.2f}"
+        figures["thumbnail_floor_per_candidate"] = f"{floor['per_candidate'] * 100:.2f}%"
+        # A lower bound of our processing: thumbnails at their cost alone, the detectors' pool
+        # as measured, and nothing for recording, hand-overs or the loop's share.
+        figures["processing_floor_per_candidate"] = f"{(floor['per_candidate'] + pool_cost) * 100:.2f}%"
+    for bare_target, key in RATIOS.items():
+        if (budget := processing_budget(costs, bare_target)) is not None:
+            figures[f"processing_budget_{key}"] = f"{budget * 100:.2f}%"
     figures["load_avg"] = f"{os.getloadavg()[0]:.1f}"
     print(" ".join(f"{key}={value}" for key, value in figures.items()), flush=True)
 

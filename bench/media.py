@@ -350,7 +350,7 @@ class BareReceiver:
                 asyncio.ensure_future(self.offer(layer, message))
             elif message["type"] == "media.stats":
                 await layer.send(message["reply_channel"], {
-                    "type": "media.stats", "cpu_seconds": time.process_time(), **self.lag.summary(),
+                    "type": "media.stats", **self.lag.summary(),
                     "peers": {key: {name: gate.frames for name, gate in gates.items()}
                               for key, (_, gates) in self.peers.items()},
                     "viewers": {},

@@ -440,6 +440,12 @@ class DetectorPipeline:
         # Spawned, not forked: the worker has threads and an event loop a fork would copy.
         self.pool = ProcessPoolExecutor(max_workers=self.processes, mp_context=multiprocessing.get_context("spawn"),
                                         initializer=pool_process_start, initargs=(self.niceness,))
+        if not isinstance(getattr(self.pool, "_processes", None), dict):
+            raise RuntimeError("this Python's ProcessPoolExecutor keeps no _processes where process_ids expects it")
+
+    def process_ids(self) -> list[int]:
+        """The pool's processes, whose CPU counts in the worker's load (``worker.CpuMeter``)."""
+        return list(self.pool._processes or {}) if self.pool is not None else []  # by pid; checked in start()
 
     def timeliness(self) -> dict:
         """The last batches' latency (s, p95 and max); since the worker started, the batches

@@ -9,9 +9,10 @@ Messages it understands (``type``):
 - ``media.offer``: a candidate device's offer -> ``media.answer`` to ``reply_channel``;
 - ``media.peer_close``: drop a peer (the device reconnected elsewhere);
 - ``media.viewer_offer`` / ``media.viewer_close``: a focus view opens / closes;
-- ``media.stats``: frames received per track, event-loop lag, CPU, recent heap trims and the
+- ``media.stats``: frames received per track, event-loop lag, recent heap trims and the
   detectors' timeliness (``DetectorPipeline.timeliness``) ->
-  ``media.stats`` to ``reply_channel`` (what ``bench/media`` and an operator read).
+  ``media.stats`` to ``reply_channel`` (what ``bench/media`` and an operator read; the
+  worker's CPU, its pool's included, is the load of its heartbeat, in the admin).
 
 What it sends a room's dashboards: ``media.thumbnails``, the room's new wall thumbnails of
 the last ``MEDIA_THUMBNAIL_BATCH_SECONDS`` in one event (``WallThumbnails``).
@@ -26,6 +27,7 @@ import socket
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -336,24 +338,39 @@ def cpu_seconds_by_process(processes: list[psutil.Process]) -> dict[int, float]:
 
 
 class CpuMeter:
-    """CPU seconds used by this process and its children (the detector pool) since the last
-    reading: a worker's load. The pool's share of the core counts like the worker's own (issue
-    8 counts detector work wherever it runs), so a worker whose pool cannot keep up stops
-    taking candidates. A child that exited since counts for nothing, not for minus its total.
-    Listing the children reads every process's ``/proc`` entry (~2 ms for 80), so the list is
-    kept for ``relist_seconds``: a pool process started since is counted from the reading that
-    first finds it. The first reading only sets the starting point (and returns 0)."""
+    """CPU seconds used by this process and its detector pool since the last reading: a
+    worker's load. The pool's share of the core counts like the worker's own (issue 8 counts
+    detector work wherever it runs), so a worker whose pool cannot keep up stops taking
+    candidates. ``pool`` gives the pool's process ids (``DetectorPipeline.process_ids``), so
+    in the embedded default, where the worker lives in the web process, that process's other
+    children are not the worker's; without it every child counts. The pool's processes are
+    looked up every ``relist_seconds`` (listing all children reads every process's ``/proc``
+    entry, ~2 ms for 80): one started since is counted from the reading that first finds it,
+    and one that exited since counts for nothing, not for minus its total. The first reading
+    only sets the starting point (and returns 0)."""
 
-    def __init__(self, *, relist_seconds: float = 30.0):
+    def __init__(self, *, pool: Callable[[], list[int]] | None = None, relist_seconds: float = 30.0):
         self.process = psutil.Process()
+        self.pool = pool
         self.relist_seconds = relist_seconds
         self.children: list[psutil.Process] = []
         self.listed_at = float("-inf")
         self.last: dict[int, float] = {}
 
+    def _children(self) -> list[psutil.Process]:
+        if self.pool is None:
+            return self.process.children(recursive=True)
+        children = []
+        for pid in self.pool():
+            try:
+                children.append(psutil.Process(pid))
+            except psutil.Error:  # gone since the pool listed it
+                continue
+        return children
+
     def used(self) -> float:
         if time.monotonic() - self.listed_at >= self.relist_seconds:
-            self.children, self.listed_at = self.process.children(recursive=True), time.monotonic()
+            self.children, self.listed_at = self._children(), time.monotonic()
         now = cpu_seconds_by_process([self.process, *self.children])
         # A process first read now starts counting now (its CPU before would come as one spike).
         used = sum(max(0.0, seconds - self.last.get(pid, seconds)) for pid, seconds in now.items())
@@ -469,7 +486,7 @@ class MediaWorkerRuntime:
 
     async def _heartbeat_loop(self) -> None:
         interval = settings.MEDIA_WORKER_HEARTBEAT_SECONDS
-        cpu = CpuMeter()
+        cpu = CpuMeter(pool=self.detectors.process_ids if self.detectors is not None else list)
         cpu.used()
         last_wall = time.monotonic()
         while True:
@@ -549,7 +566,7 @@ class MediaWorkerRuntime:
 
     async def on_media_stats(self, message: dict) -> None:
         await self.layer.send(message["reply_channel"], {
-            "type": "media.stats", "worker": self.name, "cpu_seconds": time.process_time(), **self.lag.summary(),
+            "type": "media.stats", "worker": self.name, **self.lag.summary(),
             "heap_trim": self.heap_trim_summary(),
             "detectors": self.detectors.timeliness() if self.detectors is not None else None,
             "peers": {str(peer_id): {name: hub.frames for name, hub in peer.hubs.items()}

@@ -81,6 +81,34 @@ def test_a_workers_load_counts_its_detector_pools_cpu():
     assert 0.0 <= meter.used() < 0.5  # the pool has exited: nothing more, nothing negative
 
 
+def test_a_workers_load_counts_its_detector_pool_and_not_the_other_children_of_its_process():
+    """Embedded, the worker lives in the web (or test) process, whose other children (a browser
+    in tests) are not the worker's: the meter reads the pool's processes from the pipeline."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from invigilate.media.detectors import DetectorPipeline
+    from invigilate.media.worker import CpuMeter
+
+    pipeline = DetectorPipeline(processes=1)
+    pipeline.start(runtime=None)
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as other:
+            other.submit(sum, range(10)).result()
+            pipeline.pool.submit(sum, range(10)).result()
+            assert len(pipeline.process_ids()) == 1
+            assert not set(pipeline.process_ids()) & set(other._processes)
+            meter = CpuMeter(pool=pipeline.process_ids, relist_seconds=0)
+            meter.used()
+            other.submit(sum, range(30_000_000)).result()  # the other child busy: not the worker's
+            assert meter.used() < 0.15
+            pipeline.pool.submit(sum, range(30_000_000)).result()  # the pool busy: the worker's
+            assert meter.used() > 0.3
+    finally:
+        pipeline.stop()
+    assert pipeline.process_ids() == []
+
+
 def test_operators_see_the_workers_load_and_live_connections_read_only(world, client):
     from django.urls import reverse
 

@@ -341,38 +341,28 @@ class CpuMeter:
     """CPU seconds used by this process and its detector pool since the last reading: a
     worker's load. The pool's share of the core counts like the worker's own (issue 8 counts
     detector work wherever it runs), so a worker whose pool cannot keep up stops taking
-    candidates. ``pool`` gives the pool's process ids (``DetectorPipeline.process_ids``), so
-    in the embedded default, where the worker lives in the web process, that process's other
-    children are not the worker's; without it every child counts. The pool's processes are
-    looked up every ``relist_seconds`` (listing all children reads every process's ``/proc``
-    entry, ~2 ms for 80): one started since is counted from the reading that first finds it,
-    and one that exited since counts for nothing, not for minus its total. The first reading
-    only sets the starting point (and returns 0)."""
+    candidates. ``pool`` gives the pool's process ids (``DetectorPipeline.process_ids``): in
+    the embedded default the worker lives in the web process, whose other children are not
+    the worker's. A pool process first read now counts from now (its CPU before would come as
+    one spike), one that exited since counts for nothing, not for minus its total. The first
+    reading only sets the starting point (and returns 0)."""
 
-    def __init__(self, *, pool: Callable[[], list[int]] | None = None, relist_seconds: float = 30.0):
+    def __init__(self, *, pool: Callable[[], list[int]]):
         self.process = psutil.Process()
         self.pool = pool
-        self.relist_seconds = relist_seconds
-        self.children: list[psutil.Process] = []
-        self.listed_at = float("-inf")
         self.last: dict[int, float] = {}
 
-    def _children(self) -> list[psutil.Process]:
-        if self.pool is None:
-            return self.process.children(recursive=True)
-        children = []
+    def _pool_processes(self) -> list[psutil.Process]:
+        processes = []
         for pid in self.pool():
             try:
-                children.append(psutil.Process(pid))
+                processes.append(psutil.Process(pid))
             except psutil.Error:  # gone since the pool listed it
                 continue
-        return children
+        return processes
 
     def used(self) -> float:
-        if time.monotonic() - self.listed_at >= self.relist_seconds:
-            self.children, self.listed_at = self._children(), time.monotonic()
-        now = cpu_seconds_by_process([self.process, *self.children])
-        # A process first read now starts counting now (its CPU before would come as one spike).
+        now = cpu_seconds_by_process([self.process, *self._pool_processes()])
         used = sum(max(0.0, seconds - self.last.get(pid, seconds)) for pid, seconds in now.items())
         self.last = now
         return used

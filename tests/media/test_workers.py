@@ -56,17 +56,18 @@ def test_it_notices_a_dead_worker_ends_its_peers_and_records_the_gap(world):
 
 
 def test_a_workers_load_counts_its_detector_pools_cpu():
-    """The heartbeat's load is the worker's CPU and its children's (the detector pool), each
-    since the last reading; a child that has exited does not make it negative."""
+    """The heartbeat's load is the worker's CPU and its detector pool's, each since the last
+    reading; a pool process that has exited does not make it negative."""
     import multiprocessing
     import time
     from concurrent.futures import ProcessPoolExecutor
 
     from invigilate.media.worker import CpuMeter
 
-    meter = CpuMeter(relist_seconds=0)
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    meter = CpuMeter(pool=lambda: list(pool._processes or {}))
     assert meter.used() == 0.0  # the starting point
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with pool:
         pool.submit(sum, range(20_000_000)).result()  # started and busy before the meter finds it
         assert meter.used() < 0.5  # from now on: its start and that job are not this reading's
         started = time.process_time()
@@ -98,7 +99,7 @@ def test_a_workers_load_counts_its_detector_pool_and_not_the_other_children_of_i
             pipeline.pool.submit(sum, range(10)).result()
             assert len(pipeline.process_ids()) == 1
             assert not set(pipeline.process_ids()) & set(other._processes)
-            meter = CpuMeter(pool=pipeline.process_ids, relist_seconds=0)
+            meter = CpuMeter(pool=pipeline.process_ids)
             meter.used()
             other.submit(sum, range(30_000_000)).result()  # the other child busy: not the worker's
             assert meter.used() < 0.15
